@@ -1,0 +1,136 @@
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use store::{CallQuery, CallRecord, MAX_LIST_LIMIT};
+
+use crate::{ApiError, ApiState};
+
+const DEFAULT_LIMIT: u32 = 50;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListParams {
+    limit: Option<String>,
+    before: Option<String>,
+}
+
+/// A call record as the API shows it (see `docs/api.md`).
+#[derive(Debug, Serialize)]
+pub(crate) struct CallView {
+    id: String,
+    status: &'static str,
+    from: String,
+    to: String,
+    from_uri: String,
+    to_uri: String,
+    sip_call_id: String,
+    source: String,
+    node_id: String,
+    flow: Option<String>,
+    flow_version: Option<String>,
+    started_at: Option<String>,
+    answered_at: Option<String>,
+    ended_at: Option<String>,
+    duration_ms: Option<i64>,
+    end_reason: Option<String>,
+    hangup_by: Option<String>,
+    keypresses: String,
+    trail: Vec<model::TrailItem>,
+    media_stats: Option<serde_json::Value>,
+}
+
+fn rfc3339(ms: i64) -> Option<String> {
+    jiff::Timestamp::from_millisecond(ms).ok().map(|t| t.to_string())
+}
+
+impl From<CallRecord> for CallView {
+    fn from(r: CallRecord) -> Self {
+        Self {
+            status: if r.ended_at_ms.is_some() {
+                "ended"
+            } else {
+                "active"
+            },
+            duration_ms: r.ended_at_ms.map(|e| e - r.started_at_ms),
+            started_at: rfc3339(r.started_at_ms),
+            answered_at: r.answered_at_ms.and_then(rfc3339),
+            ended_at: r.ended_at_ms.and_then(rfc3339),
+            id: r.id,
+            from: r.from_user,
+            to: r.to_user,
+            from_uri: r.from_uri,
+            to_uri: r.to_uri,
+            sip_call_id: r.sip_call_id,
+            source: r.source_addr,
+            node_id: r.node_id,
+            flow: r.flow,
+            flow_version: r.flow_version,
+            end_reason: r.end_reason,
+            hangup_by: r.hangup_by,
+            keypresses: r.keypresses,
+            trail: r.trail,
+            media_stats: r.media_stats,
+        }
+    }
+}
+
+pub(crate) async fn list(
+    State(state): State<ApiState>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ApiError> {
+    let limit = match params.limit.as_deref() {
+        None => DEFAULT_LIMIT,
+        Some(s) => match s.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIST_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(ApiError::BadParam {
+                    param: "limit",
+                    reason: format!("must be an integer from 1 to {MAX_LIST_LIMIT}"),
+                });
+            }
+        },
+    };
+    if let Some(b) = &params.before {
+        if b.parse::<model::CallId>().is_err() {
+            return Err(ApiError::BadParam {
+                param: "before",
+                reason: "must be a call id".into(),
+            });
+        }
+    }
+    let rows = state
+        .store
+        .list_calls(&CallQuery {
+            limit,
+            before: params.before,
+        })
+        .await?;
+    let next = if rows.len() == limit as usize {
+        rows.last().map(|r| r.id.clone())
+    } else {
+        None
+    };
+    let views: Vec<CallView> = rows.into_iter().map(CallView::from).collect();
+    let mut resp = Json(views).into_response();
+    if let Some(next) = next {
+        let link = format!("</api/v1/calls?limit={limit}&before={next}>; rel=\"next\"");
+        if let Ok(v) = header::HeaderValue::from_str(&link) {
+            resp.headers_mut().insert(header::LINK, v);
+        }
+    }
+    Ok(resp)
+}
+
+pub(crate) async fn get_one(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<CallView>, ApiError> {
+    if id.parse::<model::CallId>().is_err() {
+        return Err(ApiError::NotFound);
+    }
+    match state.store.get_call(&id).await? {
+        Some(r) => Ok(Json(r.into())),
+        None => Err(ApiError::NotFound),
+    }
+}

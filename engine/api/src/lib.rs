@@ -1,0 +1,134 @@
+//! Hotline's HTTP surface: `/healthz`, `/metrics` and the REST API under `/api/v1` (bearer token).
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | GET | `/healthz` | 200 when the engine and its database answer, 503 otherwise |
+//! | GET | `/metrics` | Prometheus text exposition |
+//! | GET | `/api/v1/openapi.json` | the OpenAPI document (no token needed) |
+//! | GET | `/api/v1/calls?limit=N&before=ID` | call records, newest first (`limit` 1–1000, default 50) |
+//! | GET | `/api/v1/calls/{id}` | one call record |
+//!
+//! Errors are JSON `{"error": CODE, "message": TEXT}` and never reveal internals.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod calls;
+mod error;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+pub use error::ApiError;
+
+/// The OpenAPI document served at `/api/v1/openapi.json` (kept in `docs/openapi.json`).
+pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
+
+/// The largest request body the API accepts (bytes).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Renders the engine's metrics in the Prometheus text format.
+pub trait MetricsSource: Send + Sync + 'static {
+    fn render(&self) -> String;
+}
+
+/// What the HTTP handlers need from the rest of the engine.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: store::Store,
+    pub metrics: Arc<dyn MetricsSource>,
+    /// Bearer token for `/api/v1` (compared in constant time).
+    pub api_token: Arc<str>,
+}
+
+/// Builds the router with every route and layer.
+pub fn router(state: ApiState) -> Router {
+    let protected = Router::new()
+        .route("/calls", get(calls::list))
+        .route("/calls/{id}", get(calls::get_one))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let v1 = Router::new()
+        .route("/openapi.json", get(openapi))
+        .merge(protected);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .nest("/api/v1", v1)
+        .fallback(|| async { ApiError::NotFound })
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<ApiState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"status": "ok", "database": "ok"})),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database did not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({"status": "degraded", "database": "unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<ApiState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+}
+
+async fn require_token(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match given {
+        Some(token) if constant_time_eq(token.as_bytes(), state.api_token.as_bytes()) => next.run(req).await,
+        _ => ApiError::Unauthorized.into_response(),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_comparison_is_exact() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn openapi_document_is_valid_json_and_lists_the_calls_path() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true));
+        assert!(doc["paths"]["/api/v1/calls"]["get"].is_object());
+        assert!(doc["paths"]["/api/v1/calls/{id}"]["get"].is_object());
+    }
+}

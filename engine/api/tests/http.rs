@@ -1,0 +1,192 @@
+//! The HTTP API through the router, against a real SQLite store.
+#![allow(clippy::unwrap_used)] // tests
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use hotline_api::{ApiState, MetricsSource, router};
+use model::{CallId, EndReason};
+use store::{CallFinal, NewCall, Store};
+use tower::ServiceExt;
+
+struct FixedMetrics;
+impl MetricsSource for FixedMetrics {
+    fn render(&self) -> String {
+        "# TYPE hotline_calls_total counter\nhotline_calls_total 3\n".into()
+    }
+}
+
+async fn app() -> (axum::Router, Store) {
+    let dir = std::env::temp_dir().join(format!("hotline-api-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::connect(&format!("sqlite://{}/t.db", dir.display()))
+        .await
+        .unwrap();
+    let state = ApiState {
+        store: store.clone(),
+        metrics: Arc::new(FixedMetrics),
+        api_token: "s3cret".into(),
+    };
+    (router(state), store)
+}
+
+async fn get(
+    app: &axum::Router,
+    uri: &str,
+    token: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut req = Request::get(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap()
+        .to_vec();
+    (status, headers, body)
+}
+
+async fn seed(store: &Store, n: u64, ended: bool) -> CallId {
+    let id = CallId::from_parts(1_700_000_000_000 + n * 1000, u128::from(n));
+    store
+        .insert_call(&NewCall {
+            id,
+            sip_call_id: format!("c{n}"),
+            from_uri: format!("sip:100{n}@10.0.0.1"),
+            from_user: format!("100{n}"),
+            to_uri: "sip:hotline@127.0.0.1".into(),
+            to_user: "hotline".into(),
+            source_addr: "127.0.0.1:5000".into(),
+            node_id: "n1".into(),
+            flow: Some("hotline".into()),
+            flow_version: Some("v1".into()),
+            started_at_ms: 1_700_000_000_000 + i64::try_from(n).unwrap() * 1000,
+        })
+        .await
+        .unwrap();
+    store
+        .mark_answered(id, 1_700_000_000_100 + i64::try_from(n).unwrap() * 1000)
+        .await
+        .unwrap();
+    if ended {
+        store
+            .finalize_call(&CallFinal {
+                id,
+                ended_at_ms: 1_700_000_009_000 + i64::try_from(n).unwrap() * 1000,
+                end_reason: EndReason::FlowHangup,
+                hangup_by: EndReason::FlowHangup.hangup_by(),
+                keypresses: "12#".into(),
+                trail: vec![],
+                media_stats: None,
+            })
+            .await
+            .unwrap();
+    }
+    id
+}
+
+#[tokio::test]
+async fn calls_need_the_bearer_token() {
+    let (app, _store) = app().await;
+    let (status, headers, body) = get(&app, "/api/v1/calls", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers.contains_key(header::WWW_AUTHENTICATE));
+    let err: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(err["error"], "unauthorized");
+    let (status, _, _) = get(&app, "/api/v1/calls", Some("wrong")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The OpenAPI document is public.
+    let (status, _, body) = get(&app, "/api/v1/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(serde_json::from_slice::<serde_json::Value>(&body).is_ok());
+}
+
+#[tokio::test]
+async fn calls_list_shows_the_record_fields() {
+    let (app, store) = app().await;
+    let first = seed(&store, 1, true).await;
+    let second = seed(&store, 2, false).await;
+    let (status, _, body) = get(&app, "/api/v1/calls?limit=10", Some("s3cret")).await;
+    assert_eq!(status, StatusCode::OK);
+    let calls: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0]["id"], second.to_string(), "newest first");
+    assert_eq!(calls[0]["status"], "active");
+    assert_eq!(calls[0]["ended_at"], serde_json::Value::Null);
+    let c = &calls[1];
+    assert_eq!(c["id"], first.to_string());
+    assert_eq!(c["from"], "1001");
+    assert_eq!(c["to"], "hotline");
+    assert_eq!(c["started_at"], "2023-11-14T22:13:21Z");
+    assert_eq!(c["answered_at"], "2023-11-14T22:13:21.1Z");
+    assert_eq!(c["ended_at"], "2023-11-14T22:13:30Z");
+    assert_eq!(c["end_reason"], "flow_hangup");
+    assert_eq!(c["hangup_by"], "engine");
+    assert_eq!(c["keypresses"], "12#");
+    assert_eq!(c["status"], "ended");
+
+    let (status, _, body) = get(&app, &format!("/api/v1/calls/{first}"), Some("s3cret")).await;
+    assert_eq!(status, StatusCode::OK);
+    let one: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(one["keypresses"], "12#");
+    let (status, _, _) = get(&app, "/api/v1/calls/01ARZ3NDEKTSV4RRFFQ69G5FAV", Some("s3cret")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = get(&app, "/api/v1/calls/not-an-id", Some("s3cret")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn calls_limit_is_checked_at_its_bounds_and_pages_link_onward() {
+    let (app, store) = app().await;
+    for n in 1..=3 {
+        seed(&store, n, true).await;
+    }
+    for (q, want) in [
+        ("limit=1000", StatusCode::OK),
+        ("limit=1001", StatusCode::BAD_REQUEST),
+        ("limit=0", StatusCode::BAD_REQUEST),
+        ("limit=abc", StatusCode::BAD_REQUEST),
+        ("before=nonsense", StatusCode::BAD_REQUEST),
+    ] {
+        let (status, _, _) = get(&app, &format!("/api/v1/calls?{q}"), Some("s3cret")).await;
+        assert_eq!(status, want, "{q}");
+    }
+    let (_, headers, body) = get(&app, "/api/v1/calls?limit=2", Some("s3cret")).await;
+    let page: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+    assert_eq!(page.len(), 2);
+    let link = headers.get(header::LINK).unwrap().to_str().unwrap().to_owned();
+    let next = link.trim_start_matches('<').split('>').next().unwrap().to_owned();
+    let (_, headers, body) = get(&app, &next, Some("s3cret")).await;
+    let rest: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0]["from"], "1001");
+    assert!(headers.get(header::LINK).is_none(), "a short page is the last");
+}
+
+#[tokio::test]
+async fn health_and_metrics_answer() {
+    let (app, _store) = app().await;
+    let (status, _, body) = get(&app, "/healthz", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["status"], "ok");
+    let (status, headers, body) = get(&app, "/metrics", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert!(String::from_utf8(body).unwrap().contains("hotline_calls_total 3"));
+    let (status, _, _) = get(&app, "/nope", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

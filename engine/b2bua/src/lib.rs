@@ -1,0 +1,31 @@
+//! Call sessions, sans-IO: one [`CallSession`] per call, owned by one shard task.
+//!
+//! A session answers the caller's INVITE (SDP offer/answer), hosts the IVR interpreter, turns its actions
+//! into media commands, reads DTMF from the media plane and from SIP INFO, handles the caller's re-INVITEs
+//! (hold and unhold), CANCEL and BYE, and reports what the call record needs.
+//!
+//! The drain contract: after every `handle_*` call, drain [`CallSession::poll_output`] until it returns
+//! `None`, then re-arm the timer with [`CallSession::poll_timeout`]. Nothing here reads a clock, touches a
+//! socket or draws from a global RNG: time comes in as `now`, randomness from the seed in [`IncomingCall`].
+//!
+//! ```no_run
+//! # fn demo(mut session: hotline_b2bua::CallSession, now: std::time::Instant) {
+//! session.handle_timeout(now);
+//! while let Some(out) = session.poll_output() {
+//!     match out {
+//!         hotline_b2bua::Output::Respond { .. } => { /* TxnLayer::respond */ }
+//!         hotline_b2bua::Output::Send { .. } => { /* TxnLayer::send_request */ }
+//!         hotline_b2bua::Output::Media(_cmd) => { /* to the call's media leg */ }
+//!         hotline_b2bua::Output::Record(_rec) => { /* to the call-record writer */ }
+//!     }
+//! }
+//! let _next = session.poll_timeout();
+//! # }
+//! ```
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod info_dtmf;
+mod session;
+
+pub use info_dtmf::{InfoDtmfError, MAX_INFO_BODY, parse_info_dtmf};
+pub use session::{CallSession, IncomingCall, MAX_RECORDED_DIGITS, MAX_TRAIL, Output, Record, SessionConfig};

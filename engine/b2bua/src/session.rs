@@ -1,0 +1,732 @@
+//! One inbound call: the caller's leg, its dialog, its media and its IVR run.
+//!
+//! ```text
+//!            INVITE
+//!              │ offer ok: 180 (answer_delay > 0) or 200 at once      offer bad: 488 ──────────┐
+//!              ▼                                                                              │
+//!          Ringing ──CANCEL: 200 + 487──────────────────────────────────────────────────┐    │
+//!              │ answer_delay elapsed: 200 OK + SDP                                      │    │
+//!              ▼                                                                         ▼    ▼
+//!       AwaitingAck ──Timer L (no ACK): BYE──────────────────────────────────────────▶ Closing ──media closed
+//!              │ ACK                                                                     ▲        (or 1 s)
+//!              ▼                                                                         │           │
+//!          Confirmed (IVR runs) ──BYE from caller: 200 / flow hangup: BYE / RTP timeout──┘           ▼
+//!                                                                                                   Done
+//! ```
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use media::{Digit, DigitSource, Direction, LegStats, MediaCommand, MediaEvent, RemoteMedia};
+use model::{EndReason, TrailItem};
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng as _};
+use sip_msg::{HeaderName, Method, Request, Response, StatusCode, Uri};
+use sip_txn::{Transport, TxnKey};
+
+use crate::info_dtmf::{InfoDtmfError, parse_info_dtmf};
+
+/// How long a digit from one method hides the same digit from another method (phones that send both
+/// RFC 4733 and INFO, or in-band tones that survive alongside events).
+const DUPLICATE_WINDOW: Duration = Duration::from_millis(300);
+/// Most digits one call records (the rest are still acted on, not stored).
+pub const MAX_RECORDED_DIGITS: usize = 256;
+/// Most trail entries one call records.
+pub const MAX_TRAIL: usize = 1024;
+
+/// What every session of an engine shares.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// The IP advertised in SDP.
+    pub media_ip: IpAddr,
+    /// Our SIP address, for Contact and Via.
+    pub sip_addr: SocketAddr,
+    /// Codecs we answer with, in our order of preference (the caller's order wins).
+    pub caps: sdp::LocalCaps,
+    /// Ring this long before answering (0: answer at once).
+    pub answer_delay: Duration,
+    /// How long to wait for the media leg to report its statistics when the call ends.
+    pub media_close_grace: Duration,
+    /// Value of the `Server` header.
+    pub server_name: String,
+}
+
+/// A new call as the shard hands it over: the INVITE and what was allocated for it.
+#[derive(Debug)]
+pub struct IncomingCall {
+    pub invite: Request,
+    pub key: TxnKey,
+    pub source: SocketAddr,
+    pub transport: Transport,
+    pub flow: Arc<ivr::Flow>,
+    /// The local RTP port of the call's media leg.
+    pub media_port: u16,
+    /// Seeds this call's RNG (tags, branches, SDP ids).
+    pub seed: u64,
+}
+
+/// Something the session wants done. Drain after every input.
+#[derive(Debug)]
+pub enum Output {
+    /// Answer a server transaction.
+    Respond { key: TxnKey, response: Response },
+    /// Start a client transaction (BYE).
+    Send {
+        request: Request,
+        destination: SocketAddr,
+        transport: Transport,
+    },
+    /// A command for this call's media leg.
+    Media(MediaCommand),
+    /// Something the call record must learn.
+    Record(Record),
+}
+
+/// Updates for the call record, in the order they happen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Answered {
+        at: Instant,
+    },
+    /// Keypresses and trail so far (written so a crash loses little).
+    Progress {
+        keypresses: String,
+        trail: Vec<TrailItem>,
+    },
+    /// The call is over. Always the last output of a session.
+    Final {
+        at: Instant,
+        reason: EndReason,
+        keypresses: String,
+        trail: Vec<TrailItem>,
+        media: Option<LegStats>,
+    },
+}
+
+#[derive(Debug)]
+enum State {
+    /// Just created; `begin` decides what comes next.
+    New,
+    /// 180 sent; the 200 goes out at `answer_at`.
+    Ringing { invite_key: TxnKey, answer_at: Instant },
+    /// 200 sent; waiting for the ACK.
+    AwaitingAck,
+    /// The dialog is confirmed and the flow runs.
+    Confirmed,
+    /// The call is over; waiting for the media leg's statistics.
+    Closing { reason: EndReason, deadline: Instant },
+    /// Everything was reported.
+    Done,
+}
+
+/// The SDP state of the caller's leg.
+#[derive(Debug)]
+struct MediaState {
+    session_id: u64,
+    version: u64,
+    local_port: u16,
+    /// Our last SDP (answer or offer), re-sent on retransmissions and re-INVITEs without offer.
+    local_sdp: Option<sdp::SessionDescription>,
+    /// We sent an offer in a 2xx and wait for the answer in the ACK.
+    offer_pending: bool,
+}
+
+/// One caller's call. See the crate docs for the drain contract.
+pub struct CallSession {
+    config: Arc<SessionConfig>,
+    state: State,
+    rng: StdRng,
+    started: Instant,
+    invite: Request,
+    source: SocketAddr,
+    transport: Transport,
+    local_tag: String,
+    dialog: Option<sip_dialog::Dialog>,
+    media: MediaState,
+    ivr: ivr::Session,
+    ivr_started: bool,
+    current_node: Option<String>,
+    keypresses: String,
+    trail: Vec<TrailItem>,
+    seen_rfc4733: bool,
+    last_digit: Option<(Digit, DigitSource, Instant)>,
+    end_reason: Option<EndReason>,
+    out: std::collections::VecDeque<Output>,
+}
+
+impl std::fmt::Debug for CallSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallSession")
+            .field("state", &self.state)
+            .field("source", &model::Pii(self.source))
+            .finish()
+    }
+}
+
+impl CallSession {
+    /// Takes a new INVITE: answers it (or rings first) or refuses its offer with 488.
+    pub fn new(now: Instant, config: Arc<SessionConfig>, call: IncomingCall) -> Self {
+        let mut rng = StdRng::seed_from_u64(call.seed);
+        let local_tag = sip_dialog::new_tag(&mut rng);
+        let ctx = ivr::CallContext {
+            caller: call
+                .invite
+                .headers
+                .from()
+                .ok()
+                .and_then(|f| f.uri.user().map(str::to_owned))
+                .unwrap_or_default(),
+            callee: call.invite.uri.user().unwrap_or_default().to_owned(),
+            call_id: call
+                .invite
+                .headers
+                .call_id()
+                .map(str::to_owned)
+                .unwrap_or_default(),
+        };
+        let media = MediaState {
+            session_id: rng.random_range(1..u64::from(u32::MAX)),
+            version: 1,
+            local_port: call.media_port,
+            local_sdp: None,
+            offer_pending: false,
+        };
+        let mut s = Self {
+            config,
+            state: State::New,
+            rng,
+            started: now,
+            source: call.source,
+            transport: call.transport,
+            local_tag,
+            dialog: None,
+            media,
+            ivr: ivr::Session::new(call.flow, ctx),
+            ivr_started: false,
+            current_node: None,
+            keypresses: String::new(),
+            trail: Vec::new(),
+            seen_rfc4733: false,
+            last_digit: None,
+            end_reason: None,
+            out: Default::default(),
+            invite: call.invite,
+        };
+        s.begin(now, call.key);
+        s
+    }
+
+    fn begin(&mut self, now: Instant, key: TxnKey) {
+        // Negotiate now, so a bad offer is refused before ringing.
+        if !self.invite.body.is_empty() {
+            match self.answer_offer(&self.invite.body.clone()) {
+                Ok((remote, direction)) => {
+                    self.out
+                        .push_back(Output::Media(MediaCommand::Configure { remote }));
+                    self.out
+                        .push_back(Output::Media(MediaCommand::SetDirection(direction)));
+                }
+                Err(status) => {
+                    let resp = self.response(&self.invite, status);
+                    self.out.push_back(Output::Respond { key, response: resp });
+                    self.end(now, EndReason::MediaRejected, false);
+                    return;
+                }
+            }
+        } else {
+            // Late offer: we offer in the 200 and read the answer from the ACK.
+            self.media.local_sdp = Some(self.local_offer());
+            self.media.offer_pending = true;
+        }
+        if self.config.answer_delay.is_zero() {
+            self.answer(now, key);
+        } else {
+            let ringing = self.response(&self.invite, StatusCode::RINGING);
+            self.out.push_back(Output::Respond {
+                key: key.clone(),
+                response: ringing,
+            });
+            self.state = State::Ringing {
+                invite_key: key,
+                answer_at: now + self.config.answer_delay,
+            };
+        }
+    }
+
+    fn answer(&mut self, now: Instant, key: TxnKey) {
+        let mut ok = self.response(&self.invite, StatusCode::OK);
+        self.attach_sdp(&mut ok);
+        match sip_dialog::Dialog::new_uas(&self.invite, &ok, &mut self.rng) {
+            Ok(d) => self.dialog = Some(d),
+            Err(e) => tracing::warn!(error = %e, "cannot form a dialog from the INVITE"),
+        }
+        self.out.push_back(Output::Respond { key, response: ok });
+        self.out.push_back(Output::Record(Record::Answered { at: now }));
+        self.state = State::AwaitingAck;
+    }
+
+    /// Builds our response to `req` with our tag, Contact and Server headers.
+    fn response(&self, req: &Request, status: StatusCode) -> Response {
+        let contact = self.contact_uri();
+        let mut resp = sip_dialog::uas_response(req, status, &self.local_tag, Some(&contact));
+        resp.headers
+            .set(HeaderName::Server, self.config.server_name.clone());
+        if status.is_success() || status == StatusCode::METHOD_NOT_ALLOWED {
+            resp.headers.set(
+                HeaderName::Allow,
+                "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE",
+            );
+        }
+        resp
+    }
+
+    fn contact_uri(&self) -> Uri {
+        let transport = match self.transport {
+            Transport::Udp => "",
+            Transport::Tcp => ";transport=tcp",
+        };
+        let text = match self.config.sip_addr {
+            SocketAddr::V4(a) => format!("sip:hotline@{}:{}{transport}", a.ip(), a.port()),
+            SocketAddr::V6(a) => format!("sip:hotline@[{}]:{}{transport}", a.ip(), a.port()),
+        };
+        text.parse().unwrap_or_else(|_| self.invite.uri.clone())
+    }
+
+    fn attach_sdp(&self, resp: &mut Response) {
+        if let Some(sdp) = &self.media.local_sdp {
+            resp.headers.set(HeaderName::ContentType, "application/sdp");
+            resp.body = Bytes::from(sdp.to_string());
+        }
+    }
+
+    fn local_offer(&mut self) -> sdp::SessionDescription {
+        self.media.version += 1;
+        sdp::create_offer(
+            &self.config.caps,
+            self.config.media_ip,
+            self.media.local_port,
+            self.media.session_id,
+            self.media.version,
+        )
+    }
+
+    /// Answers an SDP offer; on success our answer becomes the local SDP.
+    fn answer_offer(&mut self, body: &[u8]) -> Result<(RemoteMedia, Direction), StatusCode> {
+        let offer = sdp::SessionDescription::parse(body).map_err(|e| StatusCode(e.sip_status()))?;
+        self.media.version += 1;
+        let answer = sdp::answer_offer(
+            &offer,
+            &self.config.caps,
+            self.config.media_ip,
+            self.media.local_port,
+            self.media.session_id,
+            self.media.version,
+        )
+        .map_err(|e| StatusCode(e.sip_status()))?;
+        self.media.local_sdp = Some(answer.sdp);
+        Ok((answer.remote, answer.direction))
+    }
+
+    /// Reads the SDP answer to an offer we made.
+    fn take_answer(&mut self, body: &[u8]) -> Option<(RemoteMedia, Direction)> {
+        let offer = self.media.local_sdp.as_ref()?;
+        let answer = sdp::SessionDescription::parse(body).ok()?;
+        sdp::parse_answer(offer, &answer).ok()
+    }
+
+    /// A new request inside this call (re-INVITE, BYE, INFO, OPTIONS, UPDATE, …). CANCEL goes to
+    /// [`Self::handle_cancel`], ACKs to [`Self::handle_ack`].
+    pub fn handle_request(&mut self, now: Instant, key: TxnKey, req: Request) {
+        if matches!(self.state, State::Closing { .. } | State::Done) {
+            let resp = self.response(&req, StatusCode::CALL_TRANSACTION_DOES_NOT_EXIST);
+            self.out.push_back(Output::Respond { key, response: resp });
+            return;
+        }
+        if let Some(d) = &mut self.dialog {
+            if let Err(e) = d.validate_in_dialog(&req) {
+                let resp = self.response(&req, e.status());
+                self.out.push_back(Output::Respond { key, response: resp });
+                return;
+            }
+        }
+        match req.method {
+            Method::Bye => {
+                let resp = self.response(&req, StatusCode::OK);
+                self.out.push_back(Output::Respond { key, response: resp });
+                if let State::Ringing { invite_key, .. } = &self.state {
+                    let invite_key = invite_key.clone();
+                    let terminated = self.response(&self.invite, StatusCode::REQUEST_TERMINATED);
+                    self.out.push_back(Output::Respond {
+                        key: invite_key,
+                        response: terminated,
+                    });
+                }
+                self.end(now, EndReason::CallerHangup, false);
+            }
+            Method::Invite | Method::Update => self.handle_offer(now, key, req),
+            Method::Info => self.handle_info(now, key, &req),
+            Method::Options => {
+                let mut resp = self.response(&req, StatusCode::OK);
+                resp.headers.set(HeaderName::Accept, "application/sdp");
+                self.out.push_back(Output::Respond { key, response: resp });
+            }
+            Method::Prack => {
+                let resp = self.response(&req, StatusCode::CALL_TRANSACTION_DOES_NOT_EXIST);
+                self.out.push_back(Output::Respond { key, response: resp });
+            }
+            _ => {
+                let resp = self.response(&req, StatusCode::METHOD_NOT_ALLOWED);
+                self.out.push_back(Output::Respond { key, response: resp });
+            }
+        }
+    }
+
+    fn handle_offer(&mut self, _now: Instant, key: TxnKey, req: Request) {
+        if !matches!(self.state, State::Confirmed) {
+            // An offer while ours is unanswered (RFC 3261 14.2: 491 Request Pending).
+            let resp = self.response(&req, StatusCode(491));
+            self.out.push_back(Output::Respond { key, response: resp });
+            return;
+        }
+        if req.body.is_empty() {
+            // No offer: we offer in the 200 and expect the answer in the ACK (INVITE) .
+            if req.method == Method::Invite {
+                self.media.local_sdp = Some(self.local_offer());
+                self.media.offer_pending = true;
+            }
+            let mut ok = self.response(&req, StatusCode::OK);
+            self.attach_sdp(&mut ok);
+            self.out.push_back(Output::Respond { key, response: ok });
+            return;
+        }
+        match self.answer_offer(&req.body) {
+            Ok((remote, direction)) => {
+                let mut ok = self.response(&req, StatusCode::OK);
+                self.attach_sdp(&mut ok);
+                self.out.push_back(Output::Respond { key, response: ok });
+                self.out
+                    .push_back(Output::Media(MediaCommand::Configure { remote }));
+                self.out
+                    .push_back(Output::Media(MediaCommand::SetDirection(direction)));
+                tracing::debug!(?direction, "caller renegotiated media");
+            }
+            Err(status) => {
+                // A failed re-offer leaves the session as it was (RFC 3261 14.2).
+                let resp = self.response(&req, status);
+                self.out.push_back(Output::Respond { key, response: resp });
+            }
+        }
+    }
+
+    fn handle_info(&mut self, now: Instant, key: TxnKey, req: &Request) {
+        if req.body.is_empty() {
+            // An empty INFO is a keep-alive some peers send.
+            let resp = self.response(req, StatusCode::OK);
+            self.out.push_back(Output::Respond { key, response: resp });
+            return;
+        }
+        match parse_info_dtmf(req.headers.content_type(), &req.body) {
+            Ok(digit) => {
+                let resp = self.response(req, StatusCode::OK);
+                self.out.push_back(Output::Respond { key, response: resp });
+                self.on_digit(now, digit, DigitSource::SipInfo);
+            }
+            Err(InfoDtmfError::UnsupportedType) => {
+                let mut resp = self.response(req, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+                resp.headers
+                    .set(HeaderName::Accept, "application/dtmf-relay, application/dtmf");
+                self.out.push_back(Output::Respond { key, response: resp });
+            }
+            Err(InfoDtmfError::BadSignal) => {
+                let resp = self.response(req, StatusCode::BAD_REQUEST);
+                self.out.push_back(Output::Respond { key, response: resp });
+            }
+        }
+    }
+
+    /// The caller's CANCEL (its transaction and the INVITE transaction it targets).
+    pub fn handle_cancel(&mut self, now: Instant, cancel_key: TxnKey, cancel: &Request) {
+        let resp = self.response(cancel, StatusCode::OK);
+        self.out.push_back(Output::Respond {
+            key: cancel_key,
+            response: resp,
+        });
+        if let State::Ringing { invite_key, .. } = &self.state {
+            let invite_key = invite_key.clone();
+            let terminated = self.response(&self.invite, StatusCode::REQUEST_TERMINATED);
+            self.out.push_back(Output::Respond {
+                key: invite_key,
+                response: terminated,
+            });
+            self.end(now, EndReason::Cancelled, false);
+        }
+        // Once answered, a CANCEL has no effect (RFC 3261 9.2); the caller must send BYE.
+    }
+
+    /// The ACK for one of our 2xx responses.
+    pub fn handle_ack(&mut self, now: Instant, ack: &Request) {
+        if self.media.offer_pending && !ack.body.is_empty() {
+            self.media.offer_pending = false;
+            match self.take_answer(&ack.body) {
+                Some((remote, direction)) => {
+                    self.out
+                        .push_back(Output::Media(MediaCommand::Configure { remote }));
+                    self.out
+                        .push_back(Output::Media(MediaCommand::SetDirection(direction)));
+                }
+                None => {
+                    // The answer is unusable and the ACK cannot be refused: end the call.
+                    self.end(now, EndReason::MediaRejected, true);
+                    return;
+                }
+            }
+        }
+        if let State::AwaitingAck = self.state {
+            self.state = State::Confirmed;
+            self.start_flow(now);
+        }
+    }
+
+    fn start_flow(&mut self, now: Instant) {
+        if !self.ivr_started {
+            self.ivr_started = true;
+            self.ivr.start(now);
+            self.drain_ivr(now);
+        }
+    }
+
+    /// Our 2xx to the INVITE was never acknowledged (Timer L / 64·T1).
+    pub fn handle_ack_timeout(&mut self, now: Instant) {
+        if let State::AwaitingAck = self.state {
+            self.end(now, EndReason::AckTimeout, true);
+        }
+    }
+
+    /// Something the media leg reported.
+    pub fn handle_media_event(&mut self, now: Instant, ev: MediaEvent) {
+        match ev {
+            MediaEvent::Digit { digit, source } => self.on_digit(now, digit, source),
+            MediaEvent::PlayFinished { play_id, .. } => {
+                if self.ivr_started && matches!(self.state, State::Confirmed) {
+                    self.ivr.handle_play_finished(now, play_id);
+                    self.drain_ivr(now);
+                }
+            }
+            MediaEvent::UnknownPrompt { name, .. } => {
+                tracing::warn!(prompt = %name, "flow asked for a prompt that is not loaded");
+            }
+            MediaEvent::RtpTimeout => self.end(now, EndReason::RtpTimeout, true),
+            MediaEvent::SilenceTimeout => self.end(now, EndReason::SilenceTimeout, true),
+            MediaEvent::Closed { stats } => {
+                if let State::Closing { reason, .. } = self.state {
+                    self.finish(now, reason, Some(stats));
+                }
+            }
+        }
+    }
+
+    fn on_digit(&mut self, now: Instant, digit: Digit, source: DigitSource) {
+        if matches!(self.state, State::Closing { .. } | State::Done) {
+            return;
+        }
+        match source {
+            DigitSource::Rfc4733 => self.seen_rfc4733 = true,
+            // A phone that sends RFC 4733 events may leave the tones in the audio too.
+            DigitSource::Inband if self.seen_rfc4733 => return,
+            _ => {}
+        }
+        if let Some((d, s, at)) = self.last_digit {
+            if d == digit && s != source && now.saturating_duration_since(at) < DUPLICATE_WINDOW {
+                return;
+            }
+        }
+        self.last_digit = Some((digit, source, now));
+        if self.keypresses.len() < MAX_RECORDED_DIGITS {
+            self.keypresses.push(digit.as_char());
+            self.push_trail(TrailItem::Digit {
+                digit: digit.as_char().to_string(),
+                node: self.current_node.clone(),
+                source: source_name(source).to_owned(),
+                at_ms: self.since_start(now),
+            });
+            self.out.push_back(Output::Record(Record::Progress {
+                keypresses: self.keypresses.clone(),
+                trail: self.trail.clone(),
+            }));
+        }
+        if self.ivr_started && matches!(self.state, State::Confirmed) {
+            self.ivr.handle_digit(now, digit);
+            self.drain_ivr(now);
+        }
+    }
+
+    fn push_trail(&mut self, item: TrailItem) {
+        if self.trail.len() < MAX_TRAIL {
+            self.trail.push(item);
+        }
+    }
+
+    fn since_start(&self, now: Instant) -> u64 {
+        u64::try_from(now.saturating_duration_since(self.started).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn drain_ivr(&mut self, now: Instant) {
+        loop {
+            let mut progressed = false;
+            while let Some(ev) = self.ivr.poll_event() {
+                progressed = true;
+                if let ivr::IvrEvent::NodeEntered { node } = ev {
+                    self.push_trail(TrailItem::Node {
+                        node: node.clone(),
+                        at_ms: self.since_start(now),
+                    });
+                    self.current_node = Some(node);
+                }
+            }
+            while let Some(action) = self.ivr.poll_action() {
+                progressed = true;
+                match action {
+                    ivr::Action::Play { play_id, prompts } => {
+                        self.out
+                            .push_back(Output::Media(MediaCommand::Play { play_id, prompts }));
+                    }
+                    ivr::Action::StopPlay => self.out.push_back(Output::Media(MediaCommand::StopPlay)),
+                    ivr::Action::Hangup { .. } => {
+                        self.end(now, EndReason::FlowHangup, true);
+                        return;
+                    }
+                    other => tracing::warn!(action = ?other, "flow action not supported on calls yet"),
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    /// Ends the call now (engine shutdown): BYE if answered, 503 if still ringing.
+    pub fn shutdown(&mut self, now: Instant) {
+        if let State::Ringing { invite_key, .. } = &self.state {
+            let invite_key = invite_key.clone();
+            let mut resp = self.response(&self.invite, StatusCode::SERVICE_UNAVAILABLE);
+            resp.headers.set(HeaderName::RetryAfter, "30");
+            self.out.push_back(Output::Respond {
+                key: invite_key,
+                response: resp,
+            });
+            self.end(now, EndReason::Shutdown, false);
+        } else {
+            self.end(now, EndReason::Shutdown, true);
+        }
+    }
+
+    /// Ends the call: optionally BYE, then close media and wait for its statistics.
+    fn end(&mut self, now: Instant, reason: EndReason, send_bye: bool) {
+        if matches!(self.state, State::Closing { .. } | State::Done) {
+            return;
+        }
+        if send_bye {
+            if let Some(d) = &mut self.dialog {
+                let via = via_spec(self.config.sip_addr, self.transport);
+                let request = d.create_request(Method::Bye, &via, &mut self.rng);
+                let destination = self.source;
+                self.out.push_back(Output::Send {
+                    request,
+                    destination,
+                    transport: self.transport,
+                });
+            }
+        }
+        self.end_reason = Some(reason);
+        self.out.push_back(Output::Media(MediaCommand::Close));
+        self.state = State::Closing {
+            reason,
+            deadline: now + self.config.media_close_grace,
+        };
+    }
+
+    fn finish(&mut self, now: Instant, reason: EndReason, media: Option<LegStats>) {
+        self.out.push_back(Output::Record(Record::Final {
+            at: now,
+            reason,
+            keypresses: std::mem::take(&mut self.keypresses),
+            trail: std::mem::take(&mut self.trail),
+            media,
+        }));
+        self.state = State::Done;
+    }
+
+    /// Runs what is due at `now`: the delayed answer, the flow's timers, the media grace period.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match &self.state {
+            State::Ringing {
+                invite_key,
+                answer_at,
+            } if *answer_at <= now => {
+                let key = invite_key.clone();
+                self.answer(now, key);
+            }
+            State::Closing { reason, deadline } if *deadline <= now => {
+                let reason = *reason;
+                self.finish(now, reason, None);
+            }
+            State::Confirmed if self.ivr.poll_timeout().is_some_and(|t| t <= now) => {
+                self.ivr.handle_timeout(now);
+                self.drain_ivr(now);
+            }
+            _ => {}
+        }
+    }
+
+    /// The next time [`Self::handle_timeout`] has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match &self.state {
+            State::Ringing { answer_at, .. } => Some(*answer_at),
+            State::Closing { deadline, .. } => Some(*deadline),
+            State::Confirmed => self.ivr.poll_timeout(),
+            _ => None,
+        }
+    }
+
+    /// The next output to act on.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// True once the final record was emitted: the shard can drop the session.
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, State::Done) && self.out.is_empty()
+    }
+
+    /// True while the call is being ended (BYE sent or received, media closing).
+    pub fn is_ending(&self) -> bool {
+        matches!(self.state, State::Closing { .. } | State::Done)
+    }
+
+    /// The caller's Call-ID.
+    pub fn sip_call_id(&self) -> &str {
+        self.invite.headers.call_id().unwrap_or("")
+    }
+}
+
+fn via_spec(addr: SocketAddr, transport: Transport) -> sip_dialog::ViaSpec {
+    let host = match addr.ip() {
+        IpAddr::V4(ip) => sip_msg::Host::V4(ip),
+        IpAddr::V6(ip) => sip_msg::Host::V6(ip),
+    };
+    let name = match transport {
+        Transport::Udp => "UDP",
+        Transport::Tcp => "TCP",
+    };
+    sip_dialog::ViaSpec::new(name, host, Some(addr.port()))
+}
+
+fn source_name(s: DigitSource) -> &'static str {
+    match s {
+        DigitSource::Rfc4733 => "rfc4733",
+        DigitSource::SipInfo => "sip_info",
+        DigitSource::Inband => "inband",
+    }
+}

@@ -1,0 +1,475 @@
+//! The call session in virtual time: what it answers, what it tells the media leg and the call record.
+#![allow(clippy::unwrap_used)] // tests
+// reason: virtual time needs an arbitrary origin; everything after it is advanced by hand.
+#![allow(clippy::disallowed_methods)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hotline_b2bua::{CallSession, IncomingCall, Output, Record, SessionConfig};
+use media::{Digit, DigitSource, Direction, LegStats, MediaCommand, MediaEvent};
+use model::EndReason;
+use sip_msg::{Limits, Message, Request, Response};
+use sip_txn::{Incoming, Transport, TxnKey, TxnLayer};
+
+const FLOW: &str = "flow: t
+start: greet
+nodes:
+  greet: { type: play, prompt: welcome, next: ask }
+  ask:
+    type: collect
+    prompt: enter-digits
+    variable: account
+    max_digits: 8
+    terminator: \"#\"
+    first_digit_timeout: 5s
+    inter_digit_timeout: 3s
+    retries: 0
+    next: bye
+    on_fail: bye
+  bye: { type: hangup }
+";
+
+const OFFER: &str = "v=0\r\no=c 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n\
+m=audio 40000 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=SDIR\r\n";
+
+/// Parses a request written with `\n` line ends (CRLF is restored; Content-Length is `{len}`).
+fn request(text: &str) -> Request {
+    let normalized = text.replace("\r\n", "\n");
+    let (head, body) = normalized.split_once("\n\n").unwrap_or((&normalized, ""));
+    let body = body.replace('\n', "\r\n");
+    let head = head
+        .replace("{len}", &body.len().to_string())
+        .replace('\n', "\r\n");
+    let text = format!("{head}\r\n\r\n{body}");
+    match sip_msg::parse_datagram(text.as_bytes(), &Limits::default()).unwrap() {
+        Message::Request(r) => r,
+        Message::Response(_) => panic!("not a request"),
+    }
+}
+
+fn invite(cseq: u32, branch: &str, to_tag: Option<&str>, sdp: Option<&str>) -> Request {
+    let to = match to_tag {
+        Some(t) => format!("<sip:hotline@192.0.2.1>;tag={t}"),
+        None => "<sip:hotline@192.0.2.1>".into(),
+    };
+    let body = sdp.unwrap_or("");
+    let ct = if body.is_empty() {
+        String::new()
+    } else {
+        "Content-Type: application/sdp\n".into()
+    };
+    request(&format!(
+        "INVITE sip:hotline@192.0.2.1 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bK{branch}\n\
+         From: <sip:+15550001@192.0.2.10>;tag=caller1\nTo: {to}\nCall-ID: call-1\nCSeq: {cseq} INVITE\n\
+         Contact: <sip:c@192.0.2.10:5062>\nMax-Forwards: 70\n{ct}Content-Length: {{len}}\n\n{body}"
+    ))
+}
+
+fn in_dialog(method: &str, cseq: u32, branch: &str, to_tag: &str, ct: Option<&str>, body: &str) -> Request {
+    let ct = ct.map(|c| format!("Content-Type: {c}\n")).unwrap_or_default();
+    request(&format!(
+        "{method} sip:hotline@192.0.2.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bK{branch}\n\
+         From: <sip:+15550001@192.0.2.10>;tag=caller1\nTo: <sip:hotline@192.0.2.1>;tag={to_tag}\n\
+         Call-ID: call-1\nCSeq: {cseq} {method}\nMax-Forwards: 70\n{ct}Content-Length: {{len}}\n\n{body}"
+    ))
+}
+
+struct Harness {
+    txn: TxnLayer,
+    session: CallSession,
+    now: Instant,
+    outputs: Vec<Output>,
+}
+
+const SOURCE: &str = "192.0.2.10:5062";
+
+fn config(answer_delay: Duration) -> Arc<SessionConfig> {
+    Arc::new(SessionConfig {
+        media_ip: "192.0.2.1".parse().unwrap(),
+        sip_addr: "192.0.2.1:5060".parse().unwrap(),
+        caps: sdp::LocalCaps {
+            codecs: vec![media::Codec::Pcmu, media::Codec::Pcma],
+            telephone_event: true,
+        },
+        answer_delay,
+        media_close_grace: Duration::from_secs(1),
+        server_name: "Hotline/test".into(),
+    })
+}
+
+fn key_of(txn: &mut TxnLayer, now: Instant, req: Request) -> (TxnKey, Request) {
+    match txn.handle_request(now, req, SOURCE.parse().unwrap(), Transport::Udp) {
+        Incoming::NewRequest { key, request } => (key, request),
+        other => panic!("not a new transaction: {other:?}"),
+    }
+}
+
+impl Harness {
+    fn start(answer_delay: Duration, sdp: Option<&str>) -> Self {
+        let now = Instant::now();
+        let mut txn = TxnLayer::new(Default::default());
+        let (key, invite) = key_of(&mut txn, now, invite(1, "inv1", None, sdp));
+        let flow = Arc::new(ivr::load_str(FLOW, "t.yaml", &|_| true).unwrap());
+        let source: SocketAddr = SOURCE.parse().unwrap();
+        let call = IncomingCall {
+            invite,
+            key,
+            source,
+            transport: Transport::Udp,
+            flow,
+            media_port: 20000,
+            seed: 7,
+        };
+        let session = CallSession::new(now, config(answer_delay), call);
+        let mut h = Self {
+            txn,
+            session,
+            now,
+            outputs: vec![],
+        };
+        h.drain();
+        h
+    }
+
+    fn drain(&mut self) {
+        while let Some(o) = self.session.poll_output() {
+            self.outputs.push(o);
+        }
+    }
+
+    fn take(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.outputs)
+    }
+
+    fn advance(&mut self, d: Duration) {
+        let target = self.now + d;
+        while let Some(t) = self.session.poll_timeout() {
+            if t > target {
+                break;
+            }
+            self.now = t.max(self.now);
+            self.session.handle_timeout(self.now);
+            self.drain();
+        }
+        self.now = target;
+    }
+
+    fn request(&mut self, req: Request) {
+        let (key, req) = key_of(&mut self.txn, self.now, req);
+        self.session.handle_request(self.now, key, req);
+        self.drain();
+    }
+
+    fn media(&mut self, ev: MediaEvent) {
+        self.session.handle_media_event(self.now, ev);
+        self.drain();
+    }
+}
+
+fn responses(outs: &[Output]) -> Vec<&Response> {
+    outs.iter()
+        .filter_map(|o| {
+            if let Output::Respond { response, .. } = o {
+                Some(response)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+fn media_cmds(outs: &[Output]) -> Vec<&MediaCommand> {
+    outs.iter()
+        .filter_map(|o| if let Output::Media(c) = o { Some(c) } else { None })
+        .collect()
+}
+
+fn final_record(outs: &[Output]) -> Option<(EndReason, String)> {
+    outs.iter().find_map(|o| match o {
+        Output::Record(Record::Final {
+            reason, keypresses, ..
+        }) => Some((*reason, keypresses.clone())),
+        _ => None,
+    })
+}
+
+fn to_tag(outs: &[Output]) -> String {
+    responses(outs)[0].headers.to().unwrap().tag().unwrap().to_owned()
+}
+
+fn answered() -> (Harness, String) {
+    let mut h = Harness::start(Duration::ZERO, Some(&OFFER.replace("SDIR", "sendrecv")));
+    let outs = h.take();
+    let tag = to_tag(&outs);
+    let ack = in_dialog("ACK", 1, "ack1", &tag, None, "");
+    h.session.handle_ack(h.now, &ack);
+    h.drain();
+    (h, tag)
+}
+
+#[test]
+fn an_invite_is_answered_with_the_callers_codec_and_the_flow_starts_on_ack() {
+    let mut h = Harness::start(Duration::ZERO, Some(&OFFER.replace("SDIR", "sendrecv")));
+    let outs = h.take();
+    let resp = responses(&outs);
+    assert_eq!(resp.len(), 1);
+    assert_eq!(resp[0].status.0, 200);
+    let body = String::from_utf8_lossy(&resp[0].body).into_owned();
+    assert!(
+        body.contains("m=audio 20000 RTP/AVP 8 101"),
+        "PCMA first, as the caller preferred: {body}"
+    );
+    assert!(resp[0].headers.contacts().is_ok());
+    let cmds = media_cmds(&outs);
+    assert!(
+        matches!(cmds[0], MediaCommand::Configure { remote } if remote.codec == media::Codec::Pcma
+        && remote.addr == "192.0.2.10:40000".parse().unwrap() && remote.dtmf_payload_type == Some(101))
+    );
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Output::Record(Record::Answered { .. })))
+    );
+    // Nothing plays before the ACK.
+    assert!(!cmds.iter().any(|c| matches!(c, MediaCommand::Play { .. })));
+    let tag = to_tag(&outs);
+    h.session
+        .handle_ack(h.now, &in_dialog("ACK", 1, "ack1", &tag, None, ""));
+    h.drain();
+    let outs = h.take();
+    assert!(
+        media_cmds(&outs).iter().any(
+            |c| matches!(c, MediaCommand::Play { prompts, .. } if prompts == &vec!["welcome".to_owned()])
+        )
+    );
+}
+
+#[test]
+fn an_offer_without_a_common_codec_gets_488_and_a_media_rejected_record() {
+    let offer = OFFER
+        .replace("RTP/AVP 8 0 101", "RTP/AVP 9 18")
+        .replace("a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n", "");
+    let mut h = Harness::start(Duration::ZERO, Some(&offer.replace("SDIR", "sendrecv")));
+    let outs = h.take();
+    assert_eq!(responses(&outs)[0].status.0, 488);
+    assert!(media_cmds(&outs).iter().any(|c| matches!(c, MediaCommand::Close)));
+    h.media(MediaEvent::Closed {
+        stats: LegStats::default(),
+    });
+    assert_eq!(
+        final_record(&h.take()).map(|r| r.0),
+        Some(EndReason::MediaRejected)
+    );
+    assert!(h.session.is_done());
+}
+
+#[test]
+fn cancel_while_ringing_answers_200_and_487() {
+    let mut h = Harness::start(Duration::from_secs(3), Some(&OFFER.replace("SDIR", "sendrecv")));
+    let outs = h.take();
+    assert_eq!(responses(&outs)[0].status.0, 180);
+    let cancel = request(
+        "CANCEL sip:hotline@192.0.2.1 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bKinv1\n\
+         From: <sip:+15550001@192.0.2.10>;tag=caller1\nTo: <sip:hotline@192.0.2.1>\nCall-ID: call-1\n\
+         CSeq: 1 CANCEL\nMax-Forwards: 70\nContent-Length: 0\n\n",
+    );
+    let (key, cancel) = key_of(&mut h.txn, h.now, cancel);
+    h.session.handle_cancel(h.now, key, &cancel);
+    h.drain();
+    let outs = h.take();
+    let codes: Vec<u16> = responses(&outs).iter().map(|r| r.status.0).collect();
+    assert_eq!(codes, vec![200, 487]);
+    // No stats from the media leg: the record is finalized after the grace period anyway.
+    h.advance(Duration::from_secs(2));
+    assert_eq!(final_record(&h.take()).map(|r| r.0), Some(EndReason::Cancelled));
+}
+
+#[test]
+fn the_answer_waits_for_answer_delay() {
+    let mut h = Harness::start(Duration::from_secs(2), Some(&OFFER.replace("SDIR", "sendrecv")));
+    h.take();
+    h.advance(Duration::from_millis(1999));
+    assert!(responses(&h.take()).is_empty());
+    h.advance(Duration::from_millis(2));
+    assert_eq!(responses(&h.take())[0].status.0, 200);
+}
+
+#[test]
+fn digits_are_recorded_once_whatever_carries_them() {
+    let (mut h, tag) = answered();
+    h.take();
+    h.media(MediaEvent::Digit {
+        digit: Digit::D1,
+        source: DigitSource::Rfc4733,
+    });
+    // The same key arriving as in-band tone after RFC 4733 was seen is ignored.
+    h.media(MediaEvent::Digit {
+        digit: Digit::D1,
+        source: DigitSource::Inband,
+    });
+    // The same key by INFO within the duplicate window is ignored too (a phone sending both).
+    h.request(in_dialog(
+        "INFO",
+        2,
+        "info1",
+        &tag,
+        Some("application/dtmf-relay"),
+        "Signal=1\r\nDuration=100\r\n",
+    ));
+    h.advance(Duration::from_millis(500));
+    h.request(in_dialog(
+        "INFO",
+        3,
+        "info2",
+        &tag,
+        Some("application/dtmf-relay"),
+        "Signal=2\r\nDuration=100\r\n",
+    ));
+    h.request(in_dialog("INFO", 4, "info3", &tag, Some("text/plain"), "3"));
+    let outs = h.take();
+    let codes: Vec<u16> = responses(&outs).iter().map(|r| r.status.0).collect();
+    assert_eq!(codes, vec![200, 200, 415]);
+    h.request(in_dialog("BYE", 5, "bye1", &tag, None, ""));
+    h.media(MediaEvent::Closed {
+        stats: LegStats::default(),
+    });
+    let outs = h.take();
+    assert_eq!(responses(&outs)[0].status.0, 200);
+    assert_eq!(
+        final_record(&outs),
+        Some((EndReason::CallerHangup, "12".to_owned()))
+    );
+}
+
+#[test]
+fn hold_and_unhold_mirror_the_direction_and_tell_the_media_leg() {
+    let (mut h, tag) = answered();
+    h.take();
+    h.request(invite(
+        2,
+        "reinv1",
+        Some(&tag),
+        Some(&OFFER.replace("SDIR", "sendonly")),
+    ));
+    let outs = h.take();
+    let body = String::from_utf8_lossy(&responses(&outs)[0].body).into_owned();
+    assert!(body.contains("a=recvonly"), "{body}");
+    assert!(
+        media_cmds(&outs)
+            .iter()
+            .any(|c| matches!(c, MediaCommand::SetDirection(Direction::RecvOnly)))
+    );
+    h.request(invite(
+        3,
+        "reinv2",
+        Some(&tag),
+        Some(&OFFER.replace("SDIR", "sendrecv")),
+    ));
+    let outs = h.take();
+    assert!(String::from_utf8_lossy(&responses(&outs)[0].body).contains("a=sendrecv"));
+    assert!(
+        media_cmds(&outs)
+            .iter()
+            .any(|c| matches!(c, MediaCommand::SetDirection(Direction::SendRecv)))
+    );
+}
+
+#[test]
+fn a_missing_ack_ends_the_call_with_bye() {
+    let mut h = Harness::start(Duration::ZERO, Some(&OFFER.replace("SDIR", "sendrecv")));
+    h.take();
+    h.session.handle_ack_timeout(h.now);
+    h.drain();
+    let outs = h.take();
+    let bye = outs
+        .iter()
+        .find_map(|o| {
+            if let Output::Send { request, .. } = o {
+                Some(request)
+            } else {
+                None
+            }
+        })
+        .unwrap();
+    assert_eq!(bye.method, sip_msg::Method::Bye);
+    h.media(MediaEvent::Closed {
+        stats: LegStats::default(),
+    });
+    assert_eq!(final_record(&h.take()).map(|r| r.0), Some(EndReason::AckTimeout));
+}
+
+#[test]
+fn the_flow_collects_digits_and_hangs_up_with_bye() {
+    let (mut h, _tag) = answered();
+    // The greeting ends, then the collect prompt ends; then the caller keys 4 2 #.
+    for expected in ["welcome", "enter-digits"] {
+        let outs = h.take();
+        let play_id = media_cmds(&outs)
+            .iter()
+            .find_map(|c| match c {
+                MediaCommand::Play { play_id, prompts } if prompts[0] == expected => Some(*play_id),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{expected} not played: {outs:#?}"));
+        h.media(MediaEvent::PlayFinished {
+            play_id,
+            interrupted: false,
+        });
+    }
+    for d in [Digit::D4, Digit::D2, Digit::Pound] {
+        h.media(MediaEvent::Digit {
+            digit: d,
+            source: DigitSource::Rfc4733,
+        });
+    }
+    let outs = h.take();
+    let bye = outs.iter().find_map(|o| {
+        if let Output::Send { request, .. } = o {
+            Some(request)
+        } else {
+            None
+        }
+    });
+    assert_eq!(
+        bye.map(|b| b.method.clone()),
+        Some(sip_msg::Method::Bye),
+        "{outs:#?}"
+    );
+    h.media(MediaEvent::Closed {
+        stats: LegStats {
+            packets_received: 50,
+            ..Default::default()
+        },
+    });
+    let outs = h.take();
+    let (reason, keys) = final_record(&outs).unwrap();
+    assert_eq!((reason, keys.as_str()), (EndReason::FlowHangup, "42#"));
+    let trail = outs.iter().find_map(|o| match o {
+        Output::Record(Record::Final { trail, media, .. }) => Some((trail.clone(), media.clone())),
+        _ => None,
+    });
+    let (trail, media) = trail.unwrap();
+    assert_eq!(media.unwrap().packets_received, 50);
+    assert!(
+        trail
+            .iter()
+            .any(|t| matches!(t, model::TrailItem::Node { node, .. } if node == "ask"))
+    );
+}
+
+#[test]
+fn rtp_timeout_ends_the_call_with_bye() {
+    let (mut h, _) = answered();
+    h.take();
+    h.media(MediaEvent::RtpTimeout);
+    let outs = h.take();
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Output::Send { request, .. } if request.method == sip_msg::Method::Bye))
+    );
+    h.media(MediaEvent::Closed {
+        stats: LegStats::default(),
+    });
+    assert_eq!(final_record(&h.take()).map(|r| r.0), Some(EndReason::RtpTimeout));
+}

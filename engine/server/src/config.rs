@@ -1,0 +1,261 @@
+//! Configuration: a YAML file (`--config`), overridden by command-line flags. With neither, the engine runs
+//! the demo flow on SQLite under `./data`, and any number dialed reaches it.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Every key of the config file. See `docs/operations.md` for units, defaults and examples.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Config {
+    /// SIP listen address, UDP and TCP on the same port.
+    pub(crate) sip_listen: SocketAddr,
+    /// HTTP listen address (REST API, health, metrics).
+    pub(crate) http_listen: SocketAddr,
+    /// The address advertised in SDP and Contact. Default: the SIP listen IP, or 127.0.0.1 when that is
+    /// unspecified (never a guessed interface address).
+    pub(crate) public_addr: Option<IpAddr>,
+    /// RTP port range `LO-HI` (even ports carry RTP, the next odd one RTCP).
+    pub(crate) rtp_ports: PortRange,
+    /// Data directory: the SQLite database, recordings and the generated API token.
+    pub(crate) data_dir: PathBuf,
+    /// Folder of IVR flow files (`*.yaml`) with a `prompts/` folder inside.
+    pub(crate) flows: PathBuf,
+    /// Database URL; default `sqlite://<data_dir>/hotline.db`.
+    pub(crate) database: Option<String>,
+    /// Bearer token for `/api/v1`; default: generated once into `<data_dir>/api-token`.
+    pub(crate) api_token: Option<String>,
+    /// This node's name in call records (several nodes may share a database).
+    pub(crate) node_id: String,
+    /// Dialed user part → flow name. `*` matches any number. Default: everything to `hotline`.
+    pub(crate) routes: BTreeMap<String, String>,
+    /// Ring for this long before answering (lets a caller's CANCEL arrive first). `0s` answers at once.
+    #[serde(with = "duration_text")]
+    pub(crate) answer_delay: Duration,
+    /// Ends a call when no RTP arrives for this long (`0s` turns it off).
+    #[serde(with = "duration_text")]
+    pub(crate) rtp_timeout: Duration,
+    /// Ends a call whose RTP carries only silence for this long (`0s` turns it off).
+    #[serde(with = "duration_text")]
+    pub(crate) silence_timeout: Duration,
+    /// Admission control limits.
+    pub(crate) limits: Limits,
+    /// Log format: `text` or `json`.
+    pub(crate) log_format: LogFormat,
+    /// Print phone numbers and addresses in clear in logs (default: redacted).
+    pub(crate) log_pii: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Limits {
+    /// Largest SIP message accepted, in bytes (UDP datagram or TCP message).
+    pub(crate) max_message_size: usize,
+    /// Most header lines in one SIP message.
+    pub(crate) max_headers: usize,
+    /// Most concurrent calls; new INVITEs get 503 with Retry-After above it.
+    pub(crate) max_calls: usize,
+    /// New INVITEs accepted per source IP per second (burst = one second's worth).
+    pub(crate) invites_per_source_per_sec: u32,
+    /// SIP requests of any kind accepted per source IP per second before they are dropped.
+    pub(crate) requests_per_source_per_sec: u32,
+    /// Most concurrent TCP connections.
+    pub(crate) max_tcp_connections: usize,
+    /// Depth of each shard's inbound queue; beyond it, requests get 503 (or responses are dropped).
+    pub(crate) shard_queue: usize,
+    /// Retry-After seconds in 503 answers.
+    pub(crate) retry_after_secs: u32,
+    /// Most live SIP transactions per shard.
+    pub(crate) max_transactions_per_shard: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_size: 16 * 1024,
+            max_headers: 64,
+            max_calls: 2000,
+            invites_per_source_per_sec: 500,
+            requests_per_source_per_sec: 2000,
+            max_tcp_connections: 1024,
+            shard_queue: 4096,
+            retry_after_secs: 5,
+            max_transactions_per_shard: 20_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}
+
+/// An inclusive UDP port range, written `LO-HI`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PortRange {
+    pub(crate) lo: u16,
+    pub(crate) hi: u16,
+}
+
+impl std::str::FromStr for PortRange {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (lo, hi) = s
+            .split_once('-')
+            .ok_or_else(|| format!("expected LO-HI, got {s:?}"))?;
+        let lo: u16 = lo.trim().parse().map_err(|_| format!("bad port {lo:?}"))?;
+        let hi: u16 = hi.trim().parse().map_err(|_| format!("bad port {hi:?}"))?;
+        if lo == 0 || lo > hi || hi - lo < 3 {
+            return Err(format!(
+                "range {s} must be LO-HI with 0 < LO and at least 4 ports"
+            ));
+        }
+        Ok(Self { lo, hi })
+    }
+}
+
+impl<'de> Deserialize<'de> for PortRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            sip_listen: SocketAddr::from(([0, 0, 0, 0], 5060)),
+            http_listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            public_addr: None,
+            rtp_ports: PortRange { lo: 10000, hi: 19999 },
+            data_dir: PathBuf::from("./data"),
+            flows: PathBuf::from("./ivr-flows"),
+            database: None,
+            api_token: None,
+            node_id: "node-1".into(),
+            routes: BTreeMap::from([("*".to_owned(), "hotline".to_owned())]),
+            answer_delay: Duration::ZERO,
+            rtp_timeout: Duration::from_secs(30),
+            silence_timeout: Duration::from_secs(0),
+            limits: Limits::default(),
+            log_format: LogFormat::Text,
+            log_pii: false,
+        }
+    }
+}
+
+impl Config {
+    pub(crate) fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
+        serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+
+    pub(crate) fn database_url(&self) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}/hotline.db", self.data_dir.display()))
+    }
+
+    /// The IP put in SDP and Contact.
+    pub(crate) fn advertised_ip(&self) -> IpAddr {
+        match self.public_addr {
+            Some(ip) => ip,
+            None if self.sip_listen.ip().is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+            None => self.sip_listen.ip(),
+        }
+    }
+
+    /// The flow for a dialed user part.
+    #[cfg(test)]
+    fn flow_for(&self, dialed: &str) -> Option<&str> {
+        route(&self.routes, dialed)
+    }
+}
+
+/// The flow for a dialed user part: an exact route first, then `*`.
+pub(crate) fn route<'a>(routes: &'a BTreeMap<String, String>, dialed: &str) -> Option<&'a str> {
+    routes.get(dialed).or_else(|| routes.get("*")).map(String::as_str)
+}
+
+/// Durations written as `500ms`, `5s`, `2m` or `1h`.
+pub(crate) mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn parse(s: &str) -> Result<Duration, String> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("bad duration {s:?}: expected e.g. 500ms, 5s, 2m"))?;
+        match unit {
+            "ms" => Ok(Duration::from_millis(n)),
+            "s" => Ok(Duration::from_secs(n)),
+            "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
+            "h" => Ok(Duration::from_secs(n.saturating_mul(3600))),
+            _ => Err(format!("bad duration unit in {s:?}: use ms, s, m or h")),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        parse(&s).map_err(serde::de::Error::custom)
+    }
+
+    #[allow(dead_code)] // reason: serde's `with` needs both halves; configs are only read today
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}ms", d.as_millis()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_route_everything_to_the_demo_flow() {
+        let c = Config::default();
+        assert_eq!(c.flow_for("hotline"), Some("hotline"));
+        assert_eq!(c.flow_for("+4930123"), Some("hotline"));
+        assert_eq!(c.database_url(), "sqlite://./data/hotline.db");
+        assert_eq!(c.advertised_ip(), IpAddr::from([127, 0, 0, 1]));
+    }
+
+    #[test]
+    fn config_file_keys_are_checked() {
+        let c: Config = serde_saphyr::from_str(
+            "sip_listen: 127.0.0.1:15060\nrtp_ports: 20000-20100\nanswer_delay: 2s\nroutes: {\"100\": survey}\n\
+             limits: {max_calls: 5}\n",
+        )
+        .unwrap();
+        assert_eq!(c.rtp_ports, PortRange { lo: 20000, hi: 20100 });
+        assert_eq!(c.answer_delay, Duration::from_secs(2));
+        assert_eq!(c.limits.max_calls, 5);
+        assert_eq!(c.limits.max_headers, 64, "unset keys keep their defaults");
+        assert_eq!(c.flow_for("100"), Some("survey"));
+        assert_eq!(c.flow_for("200"), None, "routes replace the default table");
+        assert!(
+            serde_saphyr::from_str::<Config>("sip_listn: 1.2.3.4:5\n").is_err(),
+            "unknown keys fail"
+        );
+        assert!("5-4".parse::<PortRange>().is_err());
+        assert!("0-100".parse::<PortRange>().is_err());
+    }
+
+    #[test]
+    fn durations_parse_in_every_unit() {
+        assert_eq!(duration_text::parse("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(duration_text::parse("2m"), Ok(Duration::from_secs(120)));
+        assert!(duration_text::parse("5 parsecs").is_err());
+        assert!(duration_text::parse("").is_err());
+    }
+}

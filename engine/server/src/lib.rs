@@ -1,0 +1,1 @@
+//! The hotline binary: config, transports, admission control, wiring

@@ -1,0 +1,55 @@
+//! Opening media legs for calls: an RTP/RTCP port pair from the shared allocator and a media task.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use media::{MediaCommand, MediaEvent};
+use media_runtime::{LegConfig, LegCore, LegHandle, PortAllocator};
+use tokio::sync::mpsc;
+
+/// A call's media leg, as the shard holds it.
+pub(crate) struct Leg {
+    handle: LegHandle,
+}
+
+impl Leg {
+    pub(crate) fn local_port(&self) -> u16 {
+        self.handle.local_rtp_addr().port()
+    }
+
+    pub(crate) fn command(&self, cmd: MediaCommand) {
+        if let Err(e) = self.handle.command(cmd) {
+            tracing::debug!(error = %e, "media leg did not take a command");
+        }
+    }
+}
+
+/// Opens legs for one shard; events come back on that shard's channel.
+pub(crate) struct MediaLegs {
+    pub(crate) ports: PortAllocator,
+    pub(crate) bind_ip: IpAddr,
+    pub(crate) prompts: Arc<audio::PromptLibrary>,
+    pub(crate) events: mpsc::Sender<(u64, MediaEvent)>,
+    pub(crate) rtp_timeout: Duration,
+    pub(crate) silence_timeout: Duration,
+}
+
+impl MediaLegs {
+    pub(crate) fn open(&self, key: u64, seed: u64) -> Result<Leg, media_runtime::RuntimeError> {
+        let sockets = self.ports.allocate(self.bind_ip)?;
+        let config = LegConfig {
+            ssrc: (seed >> 32) as u32,
+            initial_seq: (seed >> 16) as u16,
+            initial_ts: seed as u32,
+            ptime: Duration::from_millis(20),
+            rtp_timeout: self.rtp_timeout,
+            silence_timeout: self.silence_timeout,
+            rtcp_interval: Duration::from_secs(5),
+            cname: format!("hotline-{key:x}"),
+        };
+        let core = LegCore::new(Instant::now(), config, self.prompts.clone());
+        let handle = media_runtime::spawn_leg(sockets, core, self.events.clone(), key);
+        Ok(Leg { handle })
+    }
+}

@@ -1,0 +1,156 @@
+//! The SIP side of the engine: transports, admission control and call shards.
+
+mod admission;
+mod media_legs;
+mod shard;
+mod transport;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::Rng as _;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::Config;
+use crate::flows::FlowSet;
+use crate::metrics::Metrics;
+use crate::store_writer::RecordSink;
+
+/// Media events queued per shard before media tasks wait.
+const MEDIA_EVENT_QUEUE: usize = 8192;
+
+/// The running SIP stack.
+pub(crate) struct SipHandle {
+    controls: Vec<mpsc::Sender<shard::Control>>,
+    shards: Vec<tokio::task::JoinHandle<()>>,
+    transports: Vec<tokio::task::JoinHandle<()>>,
+}
+
+pub(crate) async fn start(
+    config: &Config,
+    flows: FlowSet,
+    records: RecordSink,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<SipHandle> {
+    let (wire, udp, tcp) = transport::bind(config.sip_listen, metrics.clone()).await?;
+    let sip_addr = std::net::SocketAddr::new(config.advertised_ip(), udp.local_addr()?.port());
+    let session = Arc::new(b2bua::SessionConfig {
+        media_ip: config.advertised_ip(),
+        sip_addr,
+        caps: sdp::LocalCaps {
+            codecs: vec![media::Codec::Pcmu, media::Codec::Pcma],
+            telephone_event: true,
+        },
+        answer_delay: config.answer_delay,
+        media_close_grace: Duration::from_secs(1),
+        server_name: format!("Hotline/{}", env!("CARGO_PKG_VERSION")),
+    });
+    let prompts = flows.prompts.clone();
+    let flows = Arc::new(flows);
+    let ports = media_runtime::PortAllocator::new(config.rtp_ports.lo, config.rtp_ports.hi)?;
+    let bind_ip = if config.sip_listen.ip().is_unspecified() {
+        config.sip_listen.ip()
+    } else {
+        config.advertised_ip()
+    };
+    let shared = Arc::new(shard::ShardShared {
+        session,
+        flows,
+        routes: config.routes.clone(),
+        wire: wire.clone(),
+        records,
+        metrics: metrics.clone(),
+        max_calls: config.limits.max_calls,
+        retry_after_secs: config.limits.retry_after_secs,
+        node_id: config.node_id.clone(),
+    });
+
+    let n = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 64);
+    let mut inbound = Vec::with_capacity(n);
+    let mut controls = Vec::with_capacity(n);
+    let mut shards = Vec::with_capacity(n);
+    let mut rng = rand::rng();
+    for index in 0..n {
+        let (in_tx, in_rx) = mpsc::channel(config.limits.shard_queue);
+        let (media_tx, media_rx) = mpsc::channel(MEDIA_EVENT_QUEUE);
+        let (ctl_tx, ctl_rx) = mpsc::channel(4);
+        let txn = sip_txn::TxnLayer::new(sip_txn::TxnConfig {
+            max_transactions: config.limits.max_transactions_per_shard,
+            ..Default::default()
+        });
+        let legs = media_legs::MediaLegs {
+            ports: ports.clone(),
+            bind_ip,
+            prompts: prompts.clone(),
+            events: media_tx,
+            rtp_timeout: config.rtp_timeout,
+            silence_timeout: config.silence_timeout,
+        };
+        let shard = shard::Shard::new(shared.clone(), txn, index as u64, rng.random(), legs);
+        shards.push(tokio::spawn(shard.run(in_rx, media_rx, ctl_rx)));
+        inbound.push(in_tx);
+        controls.push(ctl_tx);
+    }
+    let limits = sip_msg::Limits {
+        max_message_size: config.limits.max_message_size,
+        max_headers: config.limits.max_headers,
+        ..Default::default()
+    };
+    let dispatcher = Arc::new(transport::Dispatcher {
+        shards: inbound,
+        limits,
+        limiter: Mutex::new(admission::RateLimiter::new(
+            config.limits.requests_per_source_per_sec,
+            config.limits.invites_per_source_per_sec,
+            100_000,
+        )),
+        wire,
+        metrics,
+        retry_after_secs: config.limits.retry_after_secs,
+    });
+    let transports = vec![
+        tokio::spawn(transport::run_udp(udp, dispatcher.clone())),
+        tokio::spawn(transport::run_tcp(
+            tcp,
+            dispatcher,
+            config.limits.max_tcp_connections,
+        )),
+    ];
+    tracing::info!(shards = n, sip = %config.sip_listen, "SIP stack started (UDP and TCP)");
+    Ok(SipHandle {
+        controls,
+        shards,
+        transports,
+    })
+}
+
+impl SipHandle {
+    /// Ends every call with BYE and waits (at most `grace`) for their records to be finalized.
+    pub(crate) async fn shutdown(self, grace: Duration) {
+        let deadline = Instant::now() + grace;
+        let mut waits = Vec::new();
+        for ctl in &self.controls {
+            let (tx, rx) = oneshot::channel();
+            if ctl
+                .send(shard::Control::Shutdown { deadline, done: tx })
+                .await
+                .is_ok()
+            {
+                waits.push(rx);
+            }
+        }
+        for w in waits {
+            let _ = tokio::time::timeout(grace + Duration::from_secs(1), w).await;
+        }
+        // Give the transports a moment to flush the last BYEs' retransmissions, then stop them.
+        for t in &self.transports {
+            t.abort();
+        }
+        for s in self.shards {
+            let _ = tokio::time::timeout(Duration::from_secs(1), s).await;
+        }
+    }
+}

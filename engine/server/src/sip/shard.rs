@@ -1,0 +1,603 @@
+//! A call shard: one task that owns a transaction layer and every call whose Call-ID hashes to it.
+//!
+//! All protocol state of a call lives here, in one task, with no lock: the transport hands in parsed
+//! messages, the media legs hand in their events, and the shard drives the sans-IO transaction layer and
+//! call sessions, then routes what they output (bytes to the wire, commands to media legs, writes to the
+//! call-record writer).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime};
+
+use b2bua::{CallSession, IncomingCall, Output, Record, SessionConfig};
+use media::MediaEvent;
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng as _};
+use sip_msg::{HeaderName, Message, Method, Request, Response, StatusCode};
+use sip_txn::{CancelMatch, Incoming, Transport, TxnEvent, TxnKey, TxnLayer};
+use store::{CallFinal, CallWrite, NewCall};
+use tokio::sync::{mpsc, oneshot};
+
+use super::media_legs::MediaLegs;
+use super::transport::{Inbound, Wire};
+use crate::metrics::Metrics;
+use crate::serve::unix_ms;
+use crate::store_writer::RecordSink;
+
+/// Control messages from the rest of the engine.
+pub(crate) enum Control {
+    /// End every call (BYE), then stop once they are finalized or the deadline passes.
+    Shutdown {
+        deadline: Instant,
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// What each shard shares with the others.
+pub(crate) struct ShardShared {
+    pub(crate) session: Arc<SessionConfig>,
+    pub(crate) flows: Arc<crate::flows::FlowSet>,
+    pub(crate) routes: std::collections::BTreeMap<String, String>,
+    pub(crate) wire: Wire,
+    pub(crate) records: RecordSink,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) max_calls: usize,
+    pub(crate) retry_after_secs: u32,
+    pub(crate) node_id: String,
+}
+
+struct CallEntry {
+    session: CallSession,
+    id: model::CallId,
+    leg: Option<super::media_legs::Leg>,
+}
+
+pub(crate) struct Shard {
+    shared: Arc<ShardShared>,
+    txn: TxnLayer,
+    rng: StdRng,
+    next_key: u64,
+    calls: HashMap<u64, CallEntry>,
+    by_call_id: HashMap<String, u64>,
+    by_txn: HashMap<TxnKey, u64>,
+    timers: BinaryHeap<Reverse<(Instant, u64)>>,
+    shard_index: u64,
+    media: MediaLegs,
+}
+
+impl Shard {
+    pub(crate) fn new(
+        shared: Arc<ShardShared>,
+        txn: TxnLayer,
+        shard_index: u64,
+        seed: u64,
+        media: MediaLegs,
+    ) -> Self {
+        Self {
+            shared,
+            media,
+            txn,
+            rng: StdRng::seed_from_u64(seed),
+            next_key: 0,
+            calls: HashMap::new(),
+            by_call_id: HashMap::new(),
+            by_txn: HashMap::new(),
+            timers: BinaryHeap::new(),
+            shard_index,
+        }
+    }
+
+    pub(crate) async fn run(
+        mut self,
+        mut inbound: mpsc::Receiver<Inbound>,
+        mut media_events: mpsc::Receiver<(u64, MediaEvent)>,
+        mut control: mpsc::Receiver<Control>,
+    ) {
+        let mut shutdown: Option<(Instant, oneshot::Sender<()>)> = None;
+        loop {
+            let deadline = self.next_deadline(shutdown.as_ref().map(|s| s.0));
+            tokio::select! {
+                biased;
+                Some(ctl) = control.recv() => match ctl {
+                    Control::Shutdown { deadline, done } => {
+                        let now = Instant::now();
+                        let keys: Vec<u64> = self.calls.keys().copied().collect();
+                        for key in keys {
+                            if let Some(c) = self.calls.get_mut(&key) {
+                                c.session.shutdown(now);
+                            }
+                            self.drain_session(now, key);
+                        }
+                        shutdown = Some((deadline, done));
+                    }
+                },
+                Some((key, ev)) = media_events.recv() => {
+                    let now = Instant::now();
+                    if let Some(c) = self.calls.get_mut(&key) {
+                        c.session.handle_media_event(now, ev);
+                        self.drain_session(now, key);
+                    }
+                }
+                Some(inb) = inbound.recv() => {
+                    let now = Instant::now();
+                    self.on_inbound(now, inb);
+                }
+                () = sleep_until(deadline) => {
+                    let now = Instant::now();
+                    self.on_timeout(now);
+                }
+            }
+            self.flush(Instant::now());
+            if let Some((deadline, _)) = &shutdown {
+                if self.calls.is_empty() || Instant::now() >= *deadline {
+                    // Calls still open here get finalized as interrupted at the next start.
+                    if let Some((_, done)) = shutdown.take() {
+                        let _ = done.send(());
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn next_deadline(&self, shutdown: Option<Instant>) -> Option<Instant> {
+        let txn = self.txn.poll_timeout().map(|(t, _)| t);
+        let call = self.timers.peek().map(|Reverse((t, _))| *t);
+        [txn, call, shutdown].into_iter().flatten().min()
+    }
+
+    fn on_timeout(&mut self, now: Instant) {
+        self.txn.handle_timeout(now);
+        while let Some(Reverse((at, key))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let due = self
+                .calls
+                .get(&key)
+                .and_then(|c| c.session.poll_timeout())
+                .is_some_and(|t| t <= now);
+            if due {
+                if let Some(c) = self.calls.get_mut(&key) {
+                    c.session.handle_timeout(now);
+                }
+                self.drain_session(now, key);
+            }
+        }
+        // Stale heap entries (calls that re-armed earlier or ended) are dropped as they surface; keep the
+        // heap from growing without bound when many calls re-arm often.
+        if self.timers.len() > 4 * self.calls.len() + 1024 {
+            let mut fresh = BinaryHeap::with_capacity(self.calls.len());
+            for (key, c) in &self.calls {
+                if let Some(t) = c.session.poll_timeout() {
+                    fresh.push(Reverse((t, *key)));
+                }
+            }
+            self.timers = fresh;
+        }
+    }
+
+    /// Sends what the transaction layer queued and routes its events.
+    fn flush(&mut self, now: Instant) {
+        loop {
+            let mut progressed = false;
+            while let Some(t) = self.txn.poll_transmit() {
+                progressed = true;
+                self.shared
+                    .wire
+                    .send(t.transport, t.destination, t.message.to_bytes());
+            }
+            while let Some(ev) = self.txn.poll_event() {
+                progressed = true;
+                match ev {
+                    TxnEvent::AckTimeout { key } => {
+                        if let Some(call) = self.by_txn.get(&key).copied() {
+                            if let Some(c) = self.calls.get_mut(&call) {
+                                c.session.handle_ack_timeout(now);
+                            }
+                            self.drain_session(now, call);
+                        }
+                    }
+                    TxnEvent::Terminated { key } | TxnEvent::Timeout { key } => {
+                        self.by_txn.remove(&key);
+                    }
+                    _ => {}
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn on_inbound(&mut self, now: Instant, inb: Inbound) {
+        match inb.message {
+            Message::Request(req) => match self.txn.handle_request(now, req, inb.source, inb.transport) {
+                Incoming::NewRequest { key, request } => {
+                    self.on_request(now, key, request, inb.source, inb.transport)
+                }
+                Incoming::AckFor2xx { invite_key, ack } => {
+                    if let Some(call) = self.by_txn.get(&invite_key).copied() {
+                        if let Some(c) = self.calls.get_mut(&call) {
+                            c.session.handle_ack(now, &ack);
+                        }
+                        self.drain_session(now, call);
+                    }
+                }
+                Incoming::Overloaded { request } => self.stateless(
+                    &request,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    inb.source,
+                    inb.transport,
+                    true,
+                ),
+                Incoming::Invalid { request, error } => {
+                    tracing::debug!(%error, "request refused by the transaction layer");
+                    self.stateless(
+                        &request,
+                        StatusCode::BAD_REQUEST,
+                        inb.source,
+                        inb.transport,
+                        false,
+                    );
+                }
+                Incoming::Absorbed
+                | Incoming::StrayAck(_)
+                | Incoming::StrayResponse(_)
+                | Incoming::Response { .. } => {}
+            },
+            Message::Response(resp) => {
+                // Responses to our BYEs: the transaction layer absorbs them; nothing more is needed.
+                let _ = self.txn.handle_response(now, resp, inb.source);
+            }
+        }
+    }
+
+    fn stateless(
+        &mut self,
+        req: &Request,
+        status: StatusCode,
+        dest: SocketAddr,
+        transport: Transport,
+        retry: bool,
+    ) {
+        if req.method == Method::Ack {
+            return;
+        }
+        let mut resp = Response::from_request(req, status);
+        if retry {
+            Metrics::inc(&self.shared.metrics.sip_overload_503_total);
+            resp.headers
+                .push(HeaderName::RetryAfter, self.shared.retry_after_secs.to_string());
+        }
+        self.shared.wire.send(transport, dest, resp.to_bytes());
+    }
+
+    /// Answers a new server transaction with a final response from the shard itself.
+    fn reply(
+        &mut self,
+        now: Instant,
+        key: &TxnKey,
+        req: &Request,
+        status: StatusCode,
+        extra: &[(HeaderName, String)],
+    ) {
+        let mut resp =
+            sip_dialog::uas_response(req, status, &format!("{:x}", self.rng.random::<u64>()), None);
+        resp.headers
+            .set(HeaderName::Server, self.shared.session.server_name.clone());
+        for (name, value) in extra {
+            resp.headers.set(name.clone(), value.clone());
+        }
+        if let Err(e) = self.txn.respond(now, key, resp) {
+            tracing::debug!(error = %e, "could not answer a request");
+        }
+    }
+
+    fn on_request(
+        &mut self,
+        now: Instant,
+        key: TxnKey,
+        req: Request,
+        source: SocketAddr,
+        transport: Transport,
+    ) {
+        let call_id = req.headers.call_id().unwrap_or("").to_owned();
+        let existing = self.by_call_id.get(&call_id).copied();
+        match (&req.method, existing) {
+            (Method::Cancel, _) => {
+                let target = match self.txn.cancel_match(&key) {
+                    CancelMatch::Pending(invite) | CancelMatch::Answered(invite) => {
+                        self.by_txn.get(&invite).copied()
+                    }
+                    CancelMatch::NoMatch => None,
+                };
+                match target {
+                    Some(call) => {
+                        if let Some(c) = self.calls.get_mut(&call) {
+                            c.session.handle_cancel(now, key, &req);
+                        }
+                        self.drain_session(now, call);
+                    }
+                    None => self.reply(now, &key, &req, StatusCode::CALL_TRANSACTION_DOES_NOT_EXIST, &[]),
+                }
+            }
+            (Method::Invite, None) if has_to_tag(&req) => {
+                self.reply(now, &key, &req, StatusCode::CALL_TRANSACTION_DOES_NOT_EXIST, &[]);
+            }
+            (Method::Invite, None) => self.new_call(now, key, req, source, transport),
+            (Method::Invite, Some(call)) if !has_to_tag(&req) => {
+                // Same Call-ID, new INVITE without tag while the call exists: a merged request.
+                let _ = call;
+                self.reply(now, &key, &req, StatusCode::LOOP_DETECTED, &[]);
+            }
+            (_, Some(call)) => {
+                if let Some(c) = self.calls.get_mut(&call) {
+                    c.session.handle_request(now, key, req);
+                }
+                self.drain_session(now, call);
+            }
+            (Method::Options, None) => self.reply(
+                now,
+                &key,
+                &req,
+                StatusCode::OK,
+                &[
+                    (
+                        HeaderName::Allow,
+                        "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE".into(),
+                    ),
+                    (HeaderName::Accept, "application/sdp".into()),
+                ],
+            ),
+            (Method::Bye | Method::Info | Method::Update | Method::Prack | Method::Notify, None) => {
+                self.reply(now, &key, &req, StatusCode::CALL_TRANSACTION_DOES_NOT_EXIST, &[]);
+            }
+            (_, None) => self.reply(
+                now,
+                &key,
+                &req,
+                StatusCode::METHOD_NOT_ALLOWED,
+                &[(
+                    HeaderName::Allow,
+                    "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE".into(),
+                )],
+            ),
+        }
+    }
+
+    fn new_call(
+        &mut self,
+        now: Instant,
+        key: TxnKey,
+        req: Request,
+        source: SocketAddr,
+        transport: Transport,
+    ) {
+        let m = &self.shared.metrics;
+        Metrics::inc(&m.calls_total);
+        if m.calls_active.load(Ordering::Relaxed) >= self.shared.max_calls as i64 {
+            Metrics::inc(&m.calls_rejected_total);
+            Metrics::inc(&m.sip_overload_503_total);
+            let retry = self.shared.retry_after_secs.to_string();
+            self.reply(
+                now,
+                &key,
+                &req,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &[(HeaderName::RetryAfter, retry)],
+            );
+            return;
+        }
+        let dialed = req.uri.user().unwrap_or("").to_owned();
+        let flow_name = crate::config::route(&self.shared.routes, &dialed).map(str::to_owned);
+        let Some(flow_name) = flow_name else {
+            Metrics::inc(&m.calls_rejected_total);
+            self.reply(now, &key, &req, StatusCode::NOT_FOUND, &[]);
+            return;
+        };
+        let Some(flow) = self.shared.flows.flows.get(&flow_name).cloned() else {
+            Metrics::inc(&m.calls_rejected_total);
+            tracing::warn!(flow = %flow_name, "call routed to a flow that is not active");
+            self.reply(now, &key, &req, StatusCode::TEMPORARILY_UNAVAILABLE, &[]);
+            return;
+        };
+        self.next_key += 1;
+        let call_key = (self.shard_index << 48) | self.next_key;
+        let leg = match self.media.open(call_key, self.rng.random()) {
+            Ok(leg) => leg,
+            Err(e) => {
+                Metrics::inc(&m.calls_rejected_total);
+                Metrics::inc(&m.rtp_ports_exhausted_total);
+                tracing::warn!(error = %e, "no media port for a new call");
+                let retry = self.shared.retry_after_secs.to_string();
+                self.reply(
+                    now,
+                    &key,
+                    &req,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &[(HeaderName::RetryAfter, retry)],
+                );
+                return;
+            }
+        };
+        let wall = SystemTime::now();
+        let id = model::CallId::from_parts(u64::try_from(unix_ms(wall)).unwrap_or(0), self.rng.random());
+        let from = req.headers.from().ok();
+        let record = NewCall {
+            id,
+            sip_call_id: req.headers.call_id().unwrap_or("").to_owned(),
+            from_uri: from.as_ref().map(|f| f.uri.to_string()).unwrap_or_default(),
+            from_user: from
+                .as_ref()
+                .and_then(|f| f.uri.user().map(str::to_owned))
+                .unwrap_or_default(),
+            to_uri: req.uri.to_string(),
+            to_user: dialed,
+            source_addr: source.to_string(),
+            node_id: self.shared.node_id.clone(),
+            flow: Some(flow.name().to_owned()),
+            flow_version: Some(flow.version().to_owned()),
+            started_at_ms: unix_ms(wall),
+        };
+        if !self.shared.records.try_insert(CallWrite::Insert(record)) {
+            Metrics::inc(&m.calls_rejected_total);
+            tracing::warn!("call-record writer saturated: refusing a new call");
+            let retry = self.shared.retry_after_secs.to_string();
+            self.reply(
+                now,
+                &key,
+                &req,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &[(HeaderName::RetryAfter, retry)],
+            );
+            return;
+        }
+        tracing::info!(call = %id, from = %model::Pii(record_from(&req)), to = %req.uri, flow = %flow_name, "new call");
+        m.calls_active.fetch_add(1, Ordering::Relaxed);
+        let call_id = req.headers.call_id().unwrap_or("").to_owned();
+        let incoming = IncomingCall {
+            invite: req,
+            key: key.clone(),
+            source,
+            transport,
+            flow,
+            media_port: leg.local_port(),
+            seed: self.rng.random(),
+        };
+        let session = CallSession::new(now, self.shared.session.clone(), incoming);
+        self.calls.insert(
+            call_key,
+            CallEntry {
+                session,
+                id,
+                leg: Some(leg),
+            },
+        );
+        self.by_call_id.insert(call_id, call_key);
+        self.by_txn.insert(key, call_key);
+        self.drain_session(now, call_key);
+    }
+
+    /// Routes everything a session output, re-arms its timer, and removes it when it is done.
+    fn drain_session(&mut self, now: Instant, call_key: u64) {
+        let Some(c) = self.calls.get_mut(&call_key) else {
+            return;
+        };
+        let id = c.id;
+        let mut outputs = Vec::new();
+        while let Some(out) = c.session.poll_output() {
+            outputs.push(out);
+        }
+        for out in outputs {
+            match out {
+                Output::Respond { key, response } => {
+                    // Remember the transaction for its ACK (INVITEs) and ACK timeout; the entry goes when
+                    // the layer reports the transaction terminated.
+                    self.by_txn.insert(key.clone(), call_key);
+                    if let Err(e) = self.txn.respond(now, &key, response) {
+                        tracing::debug!(call = %id, error = %e, "response not sent");
+                    }
+                }
+                Output::Send {
+                    request,
+                    destination,
+                    transport,
+                } => match self.txn.send_request(now, request, destination, transport) {
+                    Ok(key) => {
+                        self.by_txn.insert(key, call_key);
+                    }
+                    Err(e) => tracing::warn!(call = %id, error = %e, "request not sent"),
+                },
+                Output::Media(cmd) => {
+                    if let Some(leg) = self.calls.get(&call_key).and_then(|c| c.leg.as_ref()) {
+                        leg.command(cmd);
+                    }
+                }
+                Output::Record(rec) => self.record(id, rec, now),
+            }
+        }
+        let Some(c) = self.calls.get_mut(&call_key) else {
+            return;
+        };
+        if c.session.is_done() {
+            let sip_call_id = c.session.sip_call_id().to_owned();
+            self.calls.remove(&call_key);
+            self.by_call_id.remove(&sip_call_id);
+            // Its transactions' entries go as the layer reports them terminated.
+            self.shared.metrics.calls_active.fetch_sub(1, Ordering::Relaxed);
+            Metrics::inc(&self.shared.metrics.calls_ended_total);
+        } else if let Some(t) = c.session.poll_timeout() {
+            self.timers.push(Reverse((t, call_key)));
+        }
+    }
+
+    fn record(&self, id: model::CallId, rec: Record, now: Instant) {
+        let wall_ms = |at: Instant| {
+            unix_ms(SystemTime::now())
+                - i64::try_from(now.saturating_duration_since(at).as_millis()).unwrap_or(0)
+        };
+        match rec {
+            Record::Answered { at } => {
+                Metrics::inc(&self.shared.metrics.calls_answered_total);
+                self.shared.records.must(CallWrite::Answered {
+                    id,
+                    at_ms: wall_ms(at),
+                });
+            }
+            Record::Progress { keypresses, trail } => {
+                self.shared.records.progress(CallWrite::Progress {
+                    id,
+                    keypresses,
+                    trail,
+                });
+            }
+            Record::Final {
+                at,
+                reason,
+                keypresses,
+                trail,
+                media,
+            } => {
+                tracing::info!(call = %id, %reason, keypresses = keypresses.len(), "call ended");
+                self.shared
+                    .metrics
+                    .dtmf_digits_total
+                    .fetch_add(keypresses.len() as u64, Ordering::Relaxed);
+                let media_stats = media.and_then(|s| serde_json::to_value(s).ok());
+                self.shared.records.must(CallWrite::Final(CallFinal {
+                    id,
+                    ended_at_ms: wall_ms(at),
+                    end_reason: reason,
+                    hangup_by: reason.hangup_by(),
+                    keypresses,
+                    trail,
+                    media_stats,
+                }));
+            }
+        }
+    }
+}
+
+fn has_to_tag(req: &Request) -> bool {
+    req.headers.to().map(|t| t.tag().is_some()).unwrap_or(false)
+}
+
+fn record_from(req: &Request) -> String {
+    req.headers
+        .from()
+        .ok()
+        .and_then(|f| f.uri.user().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+        None => std::future::pending().await,
+    }
+}

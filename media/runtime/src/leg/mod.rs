@@ -1,0 +1,746 @@
+//! The sans-IO core of one RTP leg.
+//!
+//! ```text
+//!            handle_command(now, MediaCommand)        poll_transmit() -> Transmit
+//!   signalling ─────────────────────┐          ┌────────────────────────────▶ UDP (RTP / RTCP)
+//!                                   ▼          │
+//!   UDP ─ handle_datagram(now, ..) ─▶  LegCore ─┼─ poll_event() -> MediaEvent ─▶ signalling
+//!   clock ─ handle_timeout(now) ───▶           └─ poll_timeout() -> Instant  ─▶ the shell's sleep
+//! ```
+//!
+//! Drain contract: after every `handle_*` call, drain `poll_transmit` and `poll_event` until
+//! they return `None`, then sleep until `poll_timeout`. Nothing here reads a clock or touches
+//! a socket; tests drive it in virtual time.
+//!
+//! **Sending.** From the first `Configure` on, a ptime clock ticks every packetisation time
+//! (the peer's `a=ptime` when it is 10–120 ms, else [`LegConfig::ptime`]). Each tick pulls
+//! one frame: the next prompt frame while playing, else silence. While the direction allows
+//! sending, the frame goes out as one RTP packet; sequence numbers are continuous and the
+//! timestamp follows the clock (`initial_ts + 8 × elapsed ms`), so after hold the timestamp
+//! jumps by the time spent on hold and the marker bit flags the new talkspurt. The clock keeps
+//! ticking on hold, so a prompt keeps its pace and finishes on time. A late `handle_timeout`
+//! catches up with at most [`MAX_BURST`] packets; beyond that the missed ticks are skipped.
+//!
+//! **Receiving.** The first RTP packet with a negotiated payload type latches its source
+//! address; packets from elsewhere are dropped and counted until a `Configure` names a new
+//! remote address. SSRC changes from the latched address restart the statistics. RFC 4733
+//! events are accepted whatever their SSRC (SIPp replays DTMF pcaps with their own), one
+//! digit per event, reported on its first packet. Audio is decoded for the in-band DTMF
+//! detector (switched off once the peer has sent an RFC 4733 event, so a phone sending both
+//! does not double its digits) and for silence detection.
+//!
+//! **RTCP.** Every `rtcp_interval` an SR (or an RR before we have sent anything) with a
+//! report block about the peer's audio, plus SDES CNAME, goes to the latched RTCP source or
+//! to the remote port + 1. The interval is not randomised (RFC 3550 §6.2 asks for it in large
+//! sessions; a leg is a two-party session). Incoming SR/RR feed the peer-reported loss and
+//! jitter of [`LegStats`]. `Close` sends a final report with BYE.
+
+mod playback;
+#[cfg(test)]
+mod tests;
+mod timer;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use audio::PromptLibrary;
+use codec::{DtmfDetector, FRAME_SAMPLES};
+use media::{Codec, Digit, DigitSource, Direction, LegStats, MediaCommand, MediaEvent, RemoteMedia};
+use rtp::rtcp::{self, RtcpPacket, SDES_CNAME};
+use rtp::{
+    Bye, NtpTime, PacketKind, Pt, ReceiverReport, RtpPacket, RtpSession, SdesChunk, SdesItem, SenderInfo,
+    SenderReport, Seq16, SeqVerdict, Ssrc, TelephoneEvent, Ts32,
+};
+
+use self::playback::Playback;
+use self::timer::{Timer, TimerTable};
+
+/// The RTP clock rate of the G.711 codecs and of telephone-event/8000.
+const CLOCK_RATE: u32 = 8000;
+/// Most packets one late `handle_timeout` sends to catch up (100 ms at 20 ms ptime).
+pub const MAX_BURST: u32 = 5;
+/// Audio below this RMS (about −45 dBm0) counts as silence.
+const SILENCE_RMS: f32 = 90.0;
+/// Payload type of comfort noise (RFC 3389): the peer is silent.
+const PT_COMFORT_NOISE: u8 = 13;
+/// Telephone events remembered for de-duplication.
+const EVENT_MEMORY: usize = 16;
+/// How long an event is remembered after its last packet.
+const EVENT_FORGET_AFTER: Duration = Duration::from_secs(5);
+/// A replayed event (same SSRC and timestamp, e.g. the same pcap played twice) counts as a
+/// new press when it starts again this long after the previous one ended.
+const EVENT_REPRESS_GAP: Duration = Duration::from_millis(100);
+
+/// Settings of one leg.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegConfig {
+    /// Our SSRC (random, from the caller's seeded RNG).
+    pub ssrc: u32,
+    /// First sequence number sent (random, RFC 3550 §5.1).
+    pub initial_seq: u16,
+    /// RTP timestamp of the first tick (random, RFC 3550 §5.1).
+    pub initial_ts: u32,
+    /// Packetisation time used when the peer gave none (20 ms).
+    pub ptime: Duration,
+    /// Report [`MediaEvent::RtpTimeout`] after this long without RTP while receiving (0 = off).
+    pub rtp_timeout: Duration,
+    /// Report [`MediaEvent::SilenceTimeout`] after this long of silent RTP (0 = off).
+    pub silence_timeout: Duration,
+    /// Interval between RTCP reports (5 s, RFC 3550 §6.2 minimum; 0 = no RTCP).
+    pub rtcp_interval: Duration,
+    /// RTCP SDES CNAME.
+    pub cname: String,
+}
+
+impl LegConfig {
+    /// A config with 20 ms ptime, 5 s RTCP interval and both timeouts off.
+    pub fn new(ssrc: u32, initial_seq: u16, initial_ts: u32, cname: impl Into<String>) -> Self {
+        Self {
+            ssrc,
+            initial_seq,
+            initial_ts,
+            ptime: Duration::from_millis(20),
+            rtp_timeout: Duration::ZERO,
+            silence_timeout: Duration::ZERO,
+            rtcp_interval: Duration::from_secs(5),
+            cname: cname.into(),
+        }
+    }
+}
+
+/// A datagram to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    pub destination: SocketAddr,
+    /// Send from the RTCP socket (RTP port + 1) rather than the RTP one.
+    pub rtcp: bool,
+    pub contents: Vec<u8>,
+}
+
+/// An RFC 4733 event already reported, keyed as the spec keys events: SSRC + timestamp.
+#[derive(Debug, Clone, Copy)]
+struct SeenEvent {
+    ssrc: Ssrc,
+    timestamp: Ts32,
+    last_seen: Instant,
+    ended: bool,
+}
+
+/// One RTP leg, sans-IO. See the module docs for the model and the drain contract.
+pub struct LegCore {
+    config: LegConfig,
+    prompts: Arc<PromptLibrary>,
+    created: Instant,
+    wall_clock: Option<(Instant, SystemTime)>,
+    remote: Option<RemoteMedia>,
+    direction: Direction,
+    closed: bool,
+    timers: TimerTable,
+
+    // Sending.
+    clock_origin: Option<Instant>,
+    seq: Seq16,
+    marker_pending: bool,
+    octets_sent: u64,
+    play: Option<Playback>,
+    frame: Vec<i16>,
+    payload: Vec<u8>,
+
+    // Receiving.
+    latched_rtp: Option<SocketAddr>,
+    latched_rtcp: Option<SocketAddr>,
+    rx: Option<RtpSession>,
+    lost_before: u64,
+    detector: DtmfDetector,
+    pcm: Vec<i16>,
+    rfc4733_seen: bool,
+    seen_events: VecDeque<SeenEvent>,
+    rtp_timeout_fired: bool,
+    silent_since: Option<Instant>,
+    silence_fired: bool,
+
+    stats: LegStats,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<MediaEvent>,
+}
+
+impl LegCore {
+    pub fn new(now: Instant, config: LegConfig, prompts: Arc<PromptLibrary>) -> Self {
+        let seq = Seq16(config.initial_seq);
+        Self {
+            config,
+            prompts,
+            created: now,
+            wall_clock: None,
+            remote: None,
+            direction: Direction::SendRecv,
+            closed: false,
+            timers: TimerTable::default(),
+            clock_origin: None,
+            seq,
+            marker_pending: true,
+            octets_sent: 0,
+            play: None,
+            frame: Vec::with_capacity(FRAME_SAMPLES),
+            payload: Vec::with_capacity(FRAME_SAMPLES),
+            latched_rtp: None,
+            latched_rtcp: None,
+            rx: None,
+            lost_before: 0,
+            detector: DtmfDetector::new(),
+            pcm: Vec::with_capacity(2 * FRAME_SAMPLES),
+            rfc4733_seen: false,
+            seen_events: VecDeque::with_capacity(EVENT_MEMORY),
+            rtp_timeout_fired: false,
+            silent_since: None,
+            silence_fired: false,
+            stats: LegStats::default(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Anchors the RTCP NTP timestamps: `wall` is the wall-clock time at `now`. Without it,
+    /// NTP time counts from the Unix epoch at construction (deterministic, for tests).
+    pub fn set_wall_clock(&mut self, now: Instant, wall: SystemTime) {
+        self.wall_clock = Some((now, wall));
+    }
+
+    /// Whether the leg has been closed (it then ignores every input).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The latched RTP source, if any.
+    pub fn latched_source(&self) -> Option<SocketAddr> {
+        self.latched_rtp
+    }
+
+    /// The counters so far (the same as [`MediaEvent::Closed`] carries).
+    pub fn stats(&self) -> LegStats {
+        let mut stats = self.stats.clone();
+        let current = self
+            .rx
+            .as_ref()
+            .map_or(0, |s| u64::try_from(s.cumulative_lost()).unwrap_or(0));
+        stats.packets_lost = self.lost_before + current;
+        stats.jitter_ms = self.rx.as_ref().map_or(0.0, RtpSession::jitter_ms);
+        stats
+    }
+
+    pub fn handle_command(&mut self, now: Instant, cmd: MediaCommand) {
+        if self.closed {
+            return;
+        }
+        match cmd {
+            MediaCommand::Configure { remote } => self.configure(now, remote),
+            MediaCommand::SetDirection(direction) => self.set_direction(now, direction),
+            MediaCommand::Play { play_id, prompts } => self.play(play_id, prompts),
+            MediaCommand::StopPlay => self.stop_play(),
+            MediaCommand::Close => self.close(now),
+        }
+    }
+
+    /// A datagram from `source` on our RTP port, or on our RTCP port when `rtcp_port`.
+    pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, data: &[u8], rtcp_port: bool) {
+        if self.closed {
+            return;
+        }
+        match rtp::classify(data) {
+            PacketKind::Other => {}
+            PacketKind::Rtcp => self.handle_rtcp(now, source, data, rtcp_port),
+            PacketKind::Rtp if rtcp_port => {}
+            PacketKind::Rtp => self.handle_rtp(now, source, data),
+        }
+    }
+
+    /// Runs every timer due at `now`: ptime ticks (catching up), RTCP, RTP timeout.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        if self.timers.is_due(Timer::RtpTimeout, now) {
+            self.timers.clear(Timer::RtpTimeout);
+            self.rtp_timeout_fired = true;
+            self.events.push_back(MediaEvent::RtpTimeout);
+        }
+        self.run_clock(now);
+        if let Some(at) = self.timers.get(Timer::Rtcp).filter(|at| *at <= now) {
+            self.send_rtcp(now, false);
+            let next = at + self.config.rtcp_interval;
+            self.timers.set(
+                Timer::Rtcp,
+                if next > now {
+                    next
+                } else {
+                    now + self.config.rtcp_interval
+                },
+            );
+        }
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<MediaEvent> {
+        self.events.pop_front()
+    }
+
+    /// When `handle_timeout` must next be called (`None` once closed or before `Configure`).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        self.timers.next().map(|(at, _)| at)
+    }
+
+    // ---- commands ------------------------------------------------------------------------
+
+    fn configure(&mut self, now: Instant, remote: RemoteMedia) {
+        let same_addr = self.remote.as_ref().is_some_and(|r| r.addr == remote.addr);
+        if !same_addr {
+            self.latched_rtp = None;
+            self.latched_rtcp = None;
+        }
+        self.remote = Some(remote);
+        if self.clock_origin.is_none() {
+            self.clock_origin = Some(now);
+            self.timers.set(Timer::Ptime, now);
+            self.marker_pending = true;
+            if !self.config.rtcp_interval.is_zero() {
+                self.timers.set(Timer::Rtcp, now + self.config.rtcp_interval);
+            }
+        }
+        self.restart_receive_timers(now);
+    }
+
+    fn set_direction(&mut self, now: Instant, direction: Direction) {
+        let before = self.direction;
+        self.direction = direction;
+        if direction.sends() && !before.sends() {
+            self.marker_pending = true;
+        }
+        if direction.receives() && !before.receives() {
+            self.restart_receive_timers(now);
+        } else if !direction.receives() {
+            self.timers.clear(Timer::RtpTimeout);
+        }
+    }
+
+    /// Gives the peer a fresh `rtp_timeout` / `silence_timeout` from `now`.
+    fn restart_receive_timers(&mut self, now: Instant) {
+        self.rtp_timeout_fired = false;
+        self.silent_since = None;
+        self.silence_fired = false;
+        self.arm_rtp_timeout(now);
+    }
+
+    fn arm_rtp_timeout(&mut self, now: Instant) {
+        if self.remote.is_some() && self.direction.receives() && !self.config.rtp_timeout.is_zero() {
+            self.timers.set(Timer::RtpTimeout, now + self.config.rtp_timeout);
+        } else {
+            self.timers.clear(Timer::RtpTimeout);
+        }
+    }
+
+    fn play(&mut self, play_id: u64, names: Vec<String>) {
+        self.stop_play();
+        let mut samples = Vec::with_capacity(names.len());
+        for name in names {
+            match self.prompts.get(&name) {
+                Some(s) => samples.push(s),
+                None => self.events.push_back(MediaEvent::UnknownPrompt { play_id, name }),
+            }
+        }
+        if samples.iter().all(|s| s.is_empty()) {
+            self.events.push_back(MediaEvent::PlayFinished {
+                play_id,
+                interrupted: false,
+            });
+        } else {
+            self.play = Some(Playback::new(play_id, samples));
+        }
+    }
+
+    fn stop_play(&mut self) {
+        if let Some(old) = self.play.take() {
+            self.events.push_back(MediaEvent::PlayFinished {
+                play_id: old.play_id,
+                interrupted: true,
+            });
+        }
+    }
+
+    fn close(&mut self, now: Instant) {
+        self.stop_play();
+        if self.remote.is_some() && !self.config.rtcp_interval.is_zero() {
+            self.send_rtcp(now, true);
+        }
+        self.closed = true;
+        self.timers.clear_all();
+        self.events.push_back(MediaEvent::Closed { stats: self.stats() });
+    }
+
+    // ---- sending -------------------------------------------------------------------------
+
+    fn ptime(&self) -> Duration {
+        match self.remote.as_ref().map(|r| r.ptime_ms) {
+            Some(ms @ 10..=120) => Duration::from_millis(u64::from(ms)),
+            _ if self.config.ptime >= Duration::from_millis(10) => self.config.ptime,
+            _ => Duration::from_millis(20),
+        }
+    }
+
+    /// RTP timestamp of the sampling instant `at`: it follows the clock.
+    fn rtp_ts_at(&self, at: Instant) -> Ts32 {
+        let elapsed = self
+            .clock_origin
+            .map_or(Duration::ZERO, |o| at.saturating_duration_since(o));
+        let samples = elapsed.as_nanos() * u128::from(CLOCK_RATE) / 1_000_000_000;
+        Ts32(self.config.initial_ts).advance(samples as u32)
+    }
+
+    fn ntp_at(&self, now: Instant) -> NtpTime {
+        match self.wall_clock {
+            Some((at, wall)) => {
+                let t = if now >= at {
+                    wall.checked_add(now.duration_since(at))
+                } else {
+                    wall.checked_sub(at.duration_since(now))
+                };
+                NtpTime::from_system_time(t.unwrap_or(wall))
+            }
+            None => NtpTime::from_unix(now.saturating_duration_since(self.created)),
+        }
+    }
+
+    fn run_clock(&mut self, now: Instant) {
+        let mut sent = 0;
+        while let Some(tick) = self.timers.get(Timer::Ptime).filter(|t| *t <= now) {
+            let ptime = self.ptime();
+            if sent >= MAX_BURST {
+                // Too late to catch up: skip the missed ticks; the timestamp jumps with the
+                // clock and the marker bit flags the discontinuity.
+                let behind = now.duration_since(tick).as_nanos() / ptime.as_nanos().max(1);
+                let skip = u32::try_from(behind + 1).unwrap_or(u32::MAX);
+                self.timers.set(Timer::Ptime, tick + ptime.saturating_mul(skip));
+                self.marker_pending = true;
+                break;
+            }
+            self.tick(tick, ptime);
+            sent += 1;
+            self.timers.set(Timer::Ptime, tick + ptime);
+        }
+    }
+
+    /// One ptime tick at `at`: pull a frame, send it if the direction allows.
+    fn tick(&mut self, at: Instant, ptime: Duration) {
+        let samples = usize::try_from(ptime.as_millis()).unwrap_or(20) * (CLOCK_RATE as usize / 1000);
+        let mut frame = std::mem::take(&mut self.frame);
+        frame.clear();
+        frame.resize(samples, 0);
+        let playing = self.play.is_some();
+        let finished = self
+            .play
+            .as_mut()
+            .and_then(|p| p.fill(&mut frame).then_some(p.play_id));
+        if let Some(play_id) = finished {
+            self.play = None;
+            self.events.push_back(MediaEvent::PlayFinished {
+                play_id,
+                interrupted: false,
+            });
+        }
+
+        match &self.remote {
+            Some(remote) if self.direction.sends() => {
+                let mut payload = std::mem::take(&mut self.payload);
+                payload.clear();
+                if playing {
+                    codec::encode(remote.codec, &frame, &mut payload);
+                } else {
+                    payload.resize(samples, codec::silence_byte(remote.codec));
+                }
+                let mut packet = RtpPacket::new(
+                    Pt(remote.payload_type),
+                    self.seq,
+                    self.rtp_ts_at(at),
+                    Ssrc(self.config.ssrc),
+                    &payload,
+                );
+                packet.marker = self.marker_pending;
+                match packet.to_vec() {
+                    Ok(contents) => {
+                        self.transmits.push_back(Transmit {
+                            destination: remote.addr,
+                            rtcp: false,
+                            contents,
+                        });
+                        self.seq = self.seq.next();
+                        self.marker_pending = false;
+                        self.stats.packets_sent += 1;
+                        self.octets_sent += payload.len() as u64;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot build RTP packet"),
+                }
+                self.payload = payload;
+            }
+            _ => self.marker_pending = true,
+        }
+        self.frame = frame;
+    }
+
+    fn send_rtcp(&mut self, now: Instant, bye: bool) {
+        let Some(remote) = &self.remote else { return };
+        let destination = self.latched_rtcp.unwrap_or_else(|| {
+            let port = remote.addr.port().checked_add(1).unwrap_or(remote.addr.port());
+            SocketAddr::new(remote.addr.ip(), port)
+        });
+        let ssrc = Ssrc(self.config.ssrc);
+        let reports = self
+            .rx
+            .as_mut()
+            .map(|s| s.report_block(now))
+            .into_iter()
+            .collect();
+        let report = if self.stats.packets_sent > 0 {
+            RtcpPacket::SenderReport(SenderReport {
+                ssrc,
+                info: SenderInfo {
+                    ntp: self.ntp_at(now),
+                    rtp_ts: self.rtp_ts_at(now),
+                    // RFC 3550 §6.4.1: these counters wrap.
+                    packet_count: self.stats.packets_sent as u32,
+                    octet_count: self.octets_sent as u32,
+                },
+                reports,
+            })
+        } else {
+            RtcpPacket::ReceiverReport(ReceiverReport { ssrc, reports })
+        };
+        let cname = self.config.cname.as_bytes();
+        let cname = cname.get(..255).unwrap_or(cname).to_vec();
+        let mut packets = vec![
+            report,
+            RtcpPacket::Sdes(vec![SdesChunk {
+                ssrc,
+                items: vec![SdesItem {
+                    kind: SDES_CNAME,
+                    value: cname,
+                }],
+            }]),
+        ];
+        if bye {
+            packets.push(RtcpPacket::Bye(Bye {
+                sources: vec![ssrc],
+                reason: None,
+            }));
+        }
+        match rtcp::build_compound(&packets) {
+            Ok(contents) => self.transmits.push_back(Transmit {
+                destination,
+                rtcp: true,
+                contents,
+            }),
+            Err(e) => tracing::warn!(error = %e, "cannot build RTCP packet"),
+        }
+    }
+
+    // ---- receiving -----------------------------------------------------------------------
+
+    fn handle_rtp(&mut self, now: Instant, source: SocketAddr, data: &[u8]) {
+        let Some(remote) = &self.remote else { return };
+        let (audio_pt, audio_codec, dtmf_pt) = (remote.payload_type, remote.codec, remote.dtmf_payload_type);
+        let Ok(packet) = RtpPacket::parse(data) else {
+            return;
+        };
+        let pt = packet.payload_type.0;
+        enum Kind {
+            Audio(Codec),
+            Event,
+            ComfortNoise,
+        }
+        let kind = if Some(pt) == dtmf_pt {
+            Kind::Event
+        } else if pt == audio_pt {
+            Kind::Audio(audio_codec)
+        } else if pt == Codec::Pcmu.static_payload_type() {
+            Kind::Audio(Codec::Pcmu)
+        } else if pt == Codec::Pcma.static_payload_type() {
+            Kind::Audio(Codec::Pcma)
+        } else if pt == PT_COMFORT_NOISE {
+            Kind::ComfortNoise
+        } else {
+            return;
+        };
+
+        match self.latched_rtp {
+            None => self.latched_rtp = Some(source),
+            Some(latched) if latched != source => {
+                self.stats.packets_dropped_unlatched += 1;
+                return;
+            }
+            Some(_) => {}
+        }
+        self.stats.packets_received += 1;
+        self.rtp_timeout_fired = false;
+        self.arm_rtp_timeout(now);
+
+        match kind {
+            Kind::Event => self.handle_event(now, &packet),
+            Kind::Audio(codec) => self.handle_audio(now, &packet, codec),
+            Kind::ComfortNoise => self.on_audio_level(now, true),
+        }
+    }
+
+    fn handle_event(&mut self, now: Instant, packet: &RtpPacket<'_>) {
+        let Ok(event) = TelephoneEvent::parse(packet.payload) else {
+            return;
+        };
+        if !self.rfc4733_seen {
+            self.rfc4733_seen = true;
+            self.pcm.clear();
+            self.detector.reset();
+        }
+        self.seen_events
+            .retain(|e| now.saturating_duration_since(e.last_seen) < EVENT_FORGET_AFTER);
+        let known = self
+            .seen_events
+            .iter_mut()
+            .find(|e| e.ssrc == packet.ssrc && e.timestamp == packet.timestamp);
+        match known {
+            Some(seen) => {
+                let new_press = seen.ended
+                    && !event.end
+                    && now.saturating_duration_since(seen.last_seen) >= EVENT_REPRESS_GAP;
+                seen.last_seen = now;
+                seen.ended = if new_press {
+                    event.end
+                } else {
+                    seen.ended || event.end
+                };
+                if !new_press {
+                    return;
+                }
+            }
+            None => {
+                if self.seen_events.len() >= EVENT_MEMORY {
+                    self.seen_events.pop_front();
+                }
+                self.seen_events.push_back(SeenEvent {
+                    ssrc: packet.ssrc,
+                    timestamp: packet.timestamp,
+                    last_seen: now,
+                    ended: event.end,
+                });
+            }
+        }
+        if let Some(digit) = Digit::from_event_code(event.event) {
+            self.events.push_back(MediaEvent::Digit {
+                digit,
+                source: DigitSource::Rfc4733,
+            });
+        }
+    }
+
+    fn handle_audio(&mut self, now: Instant, packet: &RtpPacket<'_>, codec: Codec) {
+        if self.rx.as_ref().is_none_or(|s| s.ssrc() != packet.ssrc) {
+            if let Some(old) = self.rx.take() {
+                self.stats.ssrc_changes += 1;
+                self.lost_before += u64::try_from(old.cumulative_lost()).unwrap_or(0);
+            }
+            self.rx = Some(RtpSession::new(packet.ssrc, packet.seq, CLOCK_RATE));
+            self.pcm.clear();
+            self.detector.reset();
+        }
+        let Some(session) = self.rx.as_mut() else { return };
+        if let SeqVerdict::Late(_) = session.on_packet(packet.seq, packet.timestamp, now) {
+            // Too late to matter for detection; counted in the statistics only.
+            return;
+        }
+
+        let start = self.pcm.len();
+        codec::decode(codec, packet.payload, &mut self.pcm);
+        let decoded = self.pcm.get(start..).unwrap_or(&[]);
+        let silent = if decoded.is_empty() {
+            true
+        } else {
+            let energy: f32 = decoded.iter().map(|&s| f32::from(s) * f32::from(s)).sum();
+            (energy / decoded.len() as f32).sqrt() < SILENCE_RMS
+        };
+        self.on_audio_level(now, silent);
+
+        if self.rfc4733_seen {
+            self.pcm.clear();
+            return;
+        }
+        let mut consumed = 0;
+        while let Some(frame) = self.pcm.get(consumed..consumed + FRAME_SAMPLES) {
+            if let Some(digit) = self.detector.push_frame(frame) {
+                self.events.push_back(MediaEvent::Digit {
+                    digit,
+                    source: DigitSource::Inband,
+                });
+            }
+            consumed += FRAME_SAMPLES;
+        }
+        self.pcm.drain(..consumed);
+    }
+
+    fn on_audio_level(&mut self, now: Instant, silent: bool) {
+        if !silent {
+            self.silent_since = None;
+            self.silence_fired = false;
+            return;
+        }
+        let since = *self.silent_since.get_or_insert(now);
+        let timeout = self.config.silence_timeout;
+        if !self.silence_fired
+            && !timeout.is_zero()
+            && self.direction.receives()
+            && now.saturating_duration_since(since) >= timeout
+        {
+            self.silence_fired = true;
+            self.events.push_back(MediaEvent::SilenceTimeout);
+        }
+    }
+
+    fn handle_rtcp(&mut self, now: Instant, source: SocketAddr, data: &[u8], rtcp_port: bool) {
+        if self.remote.is_none() {
+            return;
+        }
+        if rtcp_port {
+            match self.latched_rtcp {
+                None => {
+                    if self.latched_rtp.is_some_and(|rtp| rtp.ip() != source.ip()) {
+                        return;
+                    }
+                    self.latched_rtcp = Some(source);
+                }
+                Some(latched) if latched != source => return,
+                Some(_) => {}
+            }
+        } else if self.latched_rtp != Some(source) {
+            // RTCP multiplexed on the RTP port must come from the latched RTP source.
+            return;
+        }
+        let Ok(packets) = rtcp::parse_compound(data) else {
+            return;
+        };
+        let ours = Ssrc(self.config.ssrc);
+        for packet in &packets {
+            if let RtcpPacket::SenderReport(sr) = packet {
+                if let Some(rx) = self.rx.as_mut().filter(|rx| rx.ssrc() == sr.ssrc) {
+                    rx.on_sender_report(sr.info.ntp, now);
+                }
+            }
+            for block in packet.report_blocks().iter().filter(|b| b.ssrc == ours) {
+                self.stats.peer_packets_lost = Some(i64::from(block.cumulative_lost));
+                self.stats.peer_jitter_ms = Some(f64::from(block.jitter) * 1000.0 / f64::from(CLOCK_RATE));
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Hotline's test harness.
+//!
+//! - [`engine`]: runs the real `hotline` binary on loopback with its own data dir, ports and config, waits
+//!   for it to be ready (by its log line, bounded by a timeout) and stops it by PID.
+//! - [`tools`]: finds external peers (sipp, baresip, sox, espeak-ng, tshark). Under CI (`CI` set) a missing
+//!   tool fails the test; elsewhere the test is skipped with a printed reason.
+//! - [`sipp`]: writes a scenario, runs SIPp bounded in calls and time, reads its statistics.
+//! - [`http`]: a minimal HTTP/1.1 GET client for the engine's API.
+//! - [`audio`]: checks on audio that arrived: Goertzel tone power, log-energy envelope similarity.
+//! - [`ports`]: fixed ports below 32768 (ephemeral ports start at 32768 here), handed out without clashes.
+#![allow(clippy::unwrap_used)] // test-support code: a failed expectation is a test failure
+#![allow(unreachable_pub)] // reason: the harness is a library of helpers for the tests in this package
+
+pub mod audio;
+pub mod baresip;
+pub mod engine;
+pub mod http;
+pub mod peer;
+pub mod ports;
+pub mod sipp;
+pub mod tools;
