@@ -23,6 +23,8 @@ pub struct Options {
     pub database: Option<String>,
     /// Reuse this data dir (for restart tests).
     pub data_dir: Option<PathBuf>,
+    /// How many RTP ports to give the engine (default 40: 20 concurrent calls).
+    pub rtp_port_count: Option<u16>,
 }
 
 /// A running engine. Dropping it kills the process.
@@ -60,8 +62,9 @@ impl Engine {
     pub fn start(opts: Options) -> Self {
         let sip_port = ports::block(2);
         let http_port = sip_port + 1;
-        let rtp_lo = ports::block(40);
-        let rtp_hi = rtp_lo + 39;
+        let count = opts.rtp_port_count.unwrap_or(40).max(4);
+        let rtp_lo = ports::block(count);
+        let rtp_hi = rtp_lo + count - 1;
         let data_dir = opts.data_dir.clone().unwrap_or_else(|| tools::temp_dir("engine"));
         Self::launch(opts, sip_port, http_port, rtp_lo, rtp_hi, data_dir)
     }

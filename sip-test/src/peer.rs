@@ -164,6 +164,55 @@ impl Peer {
     }
 }
 
+impl Peer {
+    /// Sends PCMU RTP carrying `payload_byte` (0xFF is µ-law silence) to `dest` every 20 ms for `dur`,
+    /// from the peer's media socket, on a thread. The 20 ms spacing paces a media stream; it waits for no
+    /// state.
+    pub fn stream_rtp(
+        &self,
+        dest: SocketAddr,
+        payload_byte: u8,
+        dur: Duration,
+    ) -> std::thread::JoinHandle<()> {
+        let sock = self.rtp.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let mut seq: u16 = 1;
+            let mut ts: u32 = 0;
+            while start.elapsed() < dur {
+                let mut pkt = vec![0x80, 0x00];
+                pkt.extend_from_slice(&seq.to_be_bytes());
+                pkt.extend_from_slice(&ts.to_be_bytes());
+                pkt.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+                pkt.extend(std::iter::repeat_n(payload_byte, 160));
+                let _ = sock.send_to(&pkt, dest);
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(160);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    }
+}
+
+/// The engine's RTP address from the SDP of its 200 OK.
+pub fn sdp_media_addr(resp: &Response) -> SocketAddr {
+    let body = String::from_utf8_lossy(&resp.body);
+    let ip = body
+        .lines()
+        .find_map(|l| l.strip_prefix("c=IN IP4 "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let port = body
+        .lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    format!("{ip}:{port}").parse().unwrap()
+}
+
 /// A minimal INVITE offering PCMU and telephone-event, for `Peer::send`.
 pub const INVITE_PCMU: &str = "INVITE sip:hotline@{target} SIP/2.0
 Via: SIP/2.0/UDP {local};branch=z9hG4bK-{call_id}-1;rport

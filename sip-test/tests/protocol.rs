@@ -200,6 +200,35 @@ fn a_call_without_rtp_is_ended_by_the_rtp_timeout() {
 }
 
 #[test]
+fn a_call_carrying_only_silence_is_ended_by_the_silence_timeout() {
+    let engine = Engine::start(Options {
+        extra_config: "silence_timeout: 2s\n".into(),
+        ..Default::default()
+    });
+    let mut peer = Peer::new(engine.sip_port);
+    peer.send(INVITE_PCMU, "quiet-1");
+    let ok = peer.expect_response(200, "INVITE", T);
+    let to_tag = ok.headers.to().unwrap().tag().unwrap().to_owned();
+    peer.send(&ACK.replace("{to_tag}", &to_tag), "quiet-1");
+    let sender = peer.stream_rtp(
+        hotline_sip_test::peer::sdp_media_addr(&ok),
+        0xff,
+        Duration::from_secs(6),
+    );
+    let bye = peer.expect_request("BYE", Duration::from_secs(8));
+    peer.reply_ok(&bye);
+    let calls = engine.ended_calls(1, "quiet-1", T);
+    assert_eq!(calls[0]["end_reason"], "silence_timeout");
+    let received = calls[0]["media_stats"]["packets_received"].as_u64().unwrap_or(0);
+    assert!(
+        received > 50,
+        "the engine saw the silent stream: {}",
+        calls[0]["media_stats"]
+    );
+    sender.join().unwrap();
+}
+
+#[test]
 fn a_crash_leaves_the_record_marked_interrupted_after_restart() {
     let mut engine = Engine::start(Options::default());
     let mut peer = Peer::new(engine.sip_port);
