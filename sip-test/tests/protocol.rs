@@ -137,6 +137,23 @@ fn invites_per_source_are_rate_limited_at_limit_plus_one() {
 }
 
 #[test]
+fn a_required_extension_we_lack_gets_420_with_unsupported() {
+    let engine = Engine::start(Options::default());
+    let mut peer = Peer::new(engine.sip_port);
+    let invite = INVITE_PCMU.replace("Max-Forwards: 70", "Max-Forwards: 70\nRequire: 100rel, timer");
+    peer.send(&invite, "require-1");
+    let resp = peer.expect_response(420, "INVITE", T);
+    assert_eq!(
+        resp.headers.get(&sip_msg::HeaderName::Unsupported),
+        Some("100rel, timer")
+    );
+    // Supported (not Require) is fine.
+    let invite = INVITE_PCMU.replace("Max-Forwards: 70", "Max-Forwards: 70\nSupported: 100rel, timer");
+    peer.send(&invite, "require-2");
+    peer.expect_response(200, "INVITE", T);
+}
+
+#[test]
 fn requests_for_unknown_dialogs_get_481_and_register_gets_405() {
     let engine = Engine::start(Options::default());
     let mut peer = Peer::new(engine.sip_port);

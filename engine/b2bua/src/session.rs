@@ -219,6 +219,15 @@ impl CallSession {
     }
 
     fn begin(&mut self, now: Instant, key: TxnKey) {
+        // Without a Contact there is no remote target: we could never send BYE (RFC 3261 8.1.1.8).
+        let has_contact = self.invite.headers.contacts().is_ok_and(|c| !c.is_empty());
+        if !has_contact {
+            let mut resp = self.response(&self.invite, StatusCode::BAD_REQUEST);
+            resp.reason = "Bad Request - Missing Contact".into();
+            self.out.push_back(Output::Respond { key, response: resp });
+            self.end(now, EndReason::Rejected, false);
+            return;
+        }
         // Negotiate now, so a bad offer is refused before ringing.
         if !self.invite.body.is_empty() {
             match self.answer_offer(&self.invite.body.clone()) {
@@ -391,13 +400,14 @@ impl CallSession {
             return;
         }
         if req.body.is_empty() {
-            // No offer: we offer in the 200 and expect the answer in the ACK (INVITE) .
+            let mut ok = self.response(&req, StatusCode::OK);
+            // A re-INVITE without offer: we offer in the 200 and expect the answer in the ACK. An UPDATE
+            // without offer only refreshes the session: its 200 carries no SDP (RFC 3311).
             if req.method == Method::Invite {
                 self.media.local_sdp = Some(self.local_offer());
                 self.media.offer_pending = true;
+                self.attach_sdp(&mut ok);
             }
-            let mut ok = self.response(&req, StatusCode::OK);
-            self.attach_sdp(&mut ok);
             self.out.push_back(Output::Respond { key, response: ok });
             return;
         }
@@ -467,8 +477,9 @@ impl CallSession {
 
     /// The ACK for one of our 2xx responses.
     pub fn handle_ack(&mut self, now: Instant, ack: &Request) {
-        if self.media.offer_pending && !ack.body.is_empty() {
+        if self.media.offer_pending {
             self.media.offer_pending = false;
+            // An ACK without the answer to our offer leaves the call without media (RFC 3264 4): end it.
             match self.take_answer(&ack.body) {
                 Some((remote, direction)) => {
                     self.out

@@ -473,3 +473,82 @@ fn rtp_timeout_ends_the_call_with_bye() {
     });
     assert_eq!(final_record(&h.take()).map(|r| r.0), Some(EndReason::RtpTimeout));
 }
+
+#[test]
+fn an_invite_without_contact_is_refused_with_400() {
+    let now = Instant::now();
+    let mut txn = TxnLayer::new(Default::default());
+    let mut text = invite(1, "nocontact", None, Some(&OFFER.replace("SDIR", "sendrecv")));
+    text.headers.remove(&sip_msg::HeaderName::Contact);
+    let (key, invite) = key_of(&mut txn, now, text);
+    let flow = Arc::new(ivr::load_str(FLOW, "t.yaml", &|_| true).unwrap());
+    let call = IncomingCall {
+        invite,
+        key,
+        source: SOURCE.parse().unwrap(),
+        transport: Transport::Udp,
+        flow,
+        media_port: 20000,
+        seed: 1,
+    };
+    let mut session = CallSession::new(now, config(Duration::ZERO), call);
+    let mut outs = vec![];
+    while let Some(o) = session.poll_output() {
+        outs.push(o);
+    }
+    assert_eq!(responses(&outs)[0].status.0, 400);
+    assert!(responses(&outs)[0].reason.contains("Contact"));
+}
+
+#[test]
+fn a_late_offer_whose_ack_has_no_answer_ends_the_call() {
+    let mut h = Harness::start(Duration::ZERO, None);
+    let outs = h.take();
+    let ok = responses(&outs)[0];
+    assert!(
+        String::from_utf8_lossy(&ok.body).contains("m=audio 20000"),
+        "we offer in the 200"
+    );
+    let tag = to_tag(&outs);
+    h.session
+        .handle_ack(h.now, &in_dialog("ACK", 1, "ack1", &tag, None, ""));
+    h.drain();
+    let outs = h.take();
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Output::Send { request, .. } if request.method == sip_msg::Method::Bye))
+    );
+    h.media(MediaEvent::Closed {
+        stats: LegStats::default(),
+    });
+    assert_eq!(
+        final_record(&h.take()).map(|r| r.0),
+        Some(EndReason::MediaRejected)
+    );
+}
+
+#[test]
+fn a_late_offer_answered_in_the_ack_configures_media() {
+    let mut h = Harness::start(Duration::ZERO, None);
+    let outs = h.take();
+    let tag = to_tag(&outs);
+    let answer = OFFER
+        .replace("SDIR", "sendrecv")
+        .replace("RTP/AVP 8 0 101", "RTP/AVP 0 101");
+    h.session.handle_ack(
+        h.now,
+        &in_dialog("ACK", 1, "ack1", &tag, Some("application/sdp"), &answer),
+    );
+    h.drain();
+    let outs = h.take();
+    assert!(
+        media_cmds(&outs)
+            .iter()
+            .any(|c| matches!(c, MediaCommand::Configure { remote } if remote.codec == media::Codec::Pcmu))
+    );
+    assert!(
+        media_cmds(&outs)
+            .iter()
+            .any(|c| matches!(c, MediaCommand::Play { .. }))
+    );
+}

@@ -1,5 +1,5 @@
-//! Admission control before any parsing work is spent: per-source token buckets for requests and for new
-//! INVITEs. The table is bounded: when it is full, idle sources are evicted; if none is idle the newcomer is
+//! Admission control right after parsing, before a message reaches a call shard: per-source token buckets
+//! for requests and for new INVITEs (size limits are checked earlier, before parsing). The table is bounded: when it is full, idle sources are evicted; if none is idle the newcomer is
 //! refused (a flood of spoofed sources cannot grow memory).
 //!
 //! Time is an input (`now`), so the limiter is unit-tested in virtual time.

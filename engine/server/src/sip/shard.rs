@@ -16,7 +16,7 @@ use b2bua::{CallSession, IncomingCall, Output, Record, SessionConfig};
 use media::MediaEvent;
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
-use sip_msg::{HeaderName, Message, Method, Request, Response, StatusCode};
+use sip_msg::{HeaderName, Message, Method, Request, StatusCode};
 use sip_txn::{CancelMatch, Incoming, Transport, TxnEvent, TxnKey, TxnLayer};
 use store::{CallFinal, CallWrite, NewCall};
 use tokio::sync::{mpsc, oneshot};
@@ -268,7 +268,7 @@ impl Shard {
         if req.method == Method::Ack {
             return;
         }
-        let mut resp = Response::from_request(req, status);
+        let mut resp = super::transport::stateless_response(req, status);
         if retry {
             Metrics::inc(&self.shared.metrics.sip_overload_503_total);
             resp.headers
@@ -306,6 +306,28 @@ impl Shard {
         source: SocketAddr,
         transport: Transport,
     ) {
+        // RFC 3261 8.2.2.3: we implement no option tag a peer may require, so any Require gets 420
+        // (CANCEL excepted: it must match its INVITE whatever it carries).
+        if req.method != Method::Cancel {
+            let required: Vec<&str> = req
+                .headers
+                .get_all(&HeaderName::Require)
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .collect();
+            if !required.is_empty() {
+                let unsupported = required.join(", ");
+                self.reply(
+                    now,
+                    &key,
+                    &req,
+                    StatusCode::BAD_EXTENSION,
+                    &[(HeaderName::Unsupported, unsupported)],
+                );
+                return;
+            }
+        }
         let call_id = req.headers.call_id().unwrap_or("").to_owned();
         let existing = self.by_call_id.get(&call_id).copied();
         match (&req.method, existing) {

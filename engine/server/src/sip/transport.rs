@@ -24,8 +24,9 @@ pub(crate) struct Inbound {
     pub(crate) transport: Transport,
 }
 
-/// Closes a TCP connection that carried nothing for this long.
-const TCP_IDLE: Duration = Duration::from_secs(600);
+/// Closes a TCP connection that carried nothing for this long. Long enough for a long call whose caller sends
+/// no keep-alives: the BYE at its end must still find the connection.
+const TCP_IDLE: Duration = Duration::from_secs(4 * 3600);
 /// Messages queued for one TCP connection before more are dropped.
 const TCP_OUT_QUEUE: usize = 256;
 
@@ -77,7 +78,7 @@ impl Dispatcher {
         if data.len() > self.limits.max_message_size {
             Metrics::inc(&self.metrics.sip_oversize_dropped_total);
             // Answer 513 when the head can be salvaged, so a legitimate peer learns why.
-            if let Some(mut resp) = sip_msg::bad_request_response(
+            if let Some(mut resp) = bad_request(
                 &data[..data.len().min(self.limits.max_message_size)],
                 &ParseError::TooLarge {
                     limit: self.limits.max_message_size,
@@ -99,7 +100,7 @@ impl Dispatcher {
     fn on_parse_error(&self, data: &[u8], e: &ParseError, source: SocketAddr, transport: Transport) {
         Metrics::inc(&self.metrics.sip_parse_errors_total);
         tracing::debug!(error = %e, source = %model::Pii(source), "malformed SIP message");
-        if let Some(resp) = sip_msg::bad_request_response(data, e) {
+        if let Some(resp) = bad_request(data, e) {
             Metrics::inc(&self.metrics.sip_bad_request_total);
             self.wire.send(transport, source, resp.to_bytes());
         }
@@ -152,11 +153,38 @@ impl Dispatcher {
             return;
         }
         Metrics::inc(&self.metrics.sip_overload_503_total);
-        let mut resp = Response::from_request(req, StatusCode::SERVICE_UNAVAILABLE);
+        let mut resp = stateless_response(req, StatusCode::SERVICE_UNAVAILABLE);
         resp.headers
             .push(HeaderName::RetryAfter, self.retry_after_secs.to_string());
         self.wire.send(transport, source, resp.to_bytes());
     }
+}
+
+/// `400 Bad Request` (reason saying what is wrong) for a malformed request, with a To tag.
+fn bad_request(data: &[u8], e: &ParseError) -> Option<Response> {
+    sip_msg::bad_request_response(data, e).map(with_to_tag)
+}
+
+/// A response sent without a transaction, with a To tag.
+pub(crate) fn stateless_response(req: &sip_msg::Request, status: StatusCode) -> Response {
+    with_to_tag(Response::from_request(req, status))
+}
+
+/// Adds a To tag to a final response whose request had none (RFC 3261 8.2.6.2). The tag is derived from
+/// Call-ID and Via, so a retransmitted request is answered with the same tag.
+fn with_to_tag(mut resp: Response) -> Response {
+    if let Ok(to) = resp.headers.to() {
+        if to.tag().is_none() {
+            let seed = format!(
+                "{}|{}",
+                resp.headers.call_id().unwrap_or(""),
+                resp.headers.get(&HeaderName::Via).unwrap_or("")
+            );
+            resp.headers
+                .set(HeaderName::To, format!("{to};tag={:x}", fnv1a(seed.as_bytes())));
+        }
+    }
+    resp
 }
 
 /// 64-bit FNV-1a: a stable, cheap hash to pick a shard from a Call-ID.
@@ -254,13 +282,17 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, d: Arc<Dispatcher
             // RFC 5626 keep-alive: answer a double CRLF with a single CRLF.
             let _ = tx.try_send(Bytes::from_static(b"\r\n"));
         }
-        while let Some(next) = framer.next_message() {
+        while let Some(next) = framer.next_frame() {
             match next {
-                Ok(message) => d.on_message(message, peer, Transport::Tcp),
+                Ok(frame) => match sip_msg::parse_stream_message(&frame, &d.limits) {
+                    Ok(message) => d.on_message(message, peer, Transport::Tcp),
+                    // Framed correctly but malformed: answer 400 and keep the connection.
+                    Err(e) => d.on_parse_error(&frame, &e, peer, Transport::Tcp),
+                },
                 Err(e) => {
-                    // Framing is lost after a bad message on a stream: close the connection.
+                    // Framing itself is lost (no or bad Content-Length, over a limit): close the connection.
                     Metrics::inc(&d.metrics.sip_parse_errors_total);
-                    tracing::debug!(error = %e, peer = %model::Pii(peer), "malformed message on TCP; closing");
+                    tracing::debug!(error = %e, peer = %model::Pii(peer), "unframeable bytes on TCP; closing");
                     break 'conn;
                 }
             }
