@@ -46,6 +46,13 @@ say invalid "Sorry, that is not a valid choice."
 say no-input "We did not receive any input."
 say main-menu "For sales, press 1. For support, press 2. To repeat this menu, press 9."
 say after-hours "We are closed now. Please call again during business hours."
+say enter-customer-number "Please enter your customer number, followed by the pound key."
+say verified "Thank you, you are verified."
+say not-verified "Sorry, we could not verify your customer number. We will connect you anyway."
+say please-hold "Please hold. We are connecting you to the next available agent."
+say agents-busy "All our agents are busy. Please call again later."
+say rate-service "Please rate our service from 1 to 5, where 5 is the best."
+say thanks-feedback "Thank you for your feedback."
 
 digits=(zero one two three four five six seven eight nine)
 for d in "${!digits[@]}"; do

@@ -17,7 +17,7 @@ pub const TOKEN: &str = "test-token-0123456789abcdef";
 pub struct Options {
     /// Extra YAML config lines (top-level keys).
     pub extra_config: String,
-    /// The flows folder (default: the repository's `ivr-flows/`).
+    /// The flows folder (default: `sip-test/flows/`, the fixtures; the demo flows are in `ivr-flows/`).
     pub flows: Option<PathBuf>,
     /// Database URL (default: SQLite in the data dir).
     pub database: Option<String>,

@@ -1,4 +1,4 @@
-//! A minimal HTTP/1.1 client for tests (GET with a bearer token, `Connection: close`).
+//! A minimal HTTP/1.1 client for tests (`Connection: close`, optional bearer token).
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -6,6 +6,21 @@ use std::time::Duration;
 
 /// `GET path` on 127.0.0.1:port. Returns the status and the body.
 pub fn get(port: u16, path: &str, token: Option<&str>) -> std::io::Result<(u16, String)> {
+    request(port, "GET", path, b"", token)
+}
+
+/// `POST path` with `body` on 127.0.0.1:port. Returns the status and the body.
+pub fn post(port: u16, path: &str, body: &[u8], token: Option<&str>) -> std::io::Result<(u16, String)> {
+    request(port, "POST", path, body, token)
+}
+
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    token: Option<&str>,
+) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let auth = token
@@ -13,8 +28,10 @@ pub fn get(port: u16, path: &str, token: Option<&str>) -> std::io::Result<(u16, 
         .unwrap_or_default();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Connection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
     )?;
+    s.write_all(body)?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw).into_owned();

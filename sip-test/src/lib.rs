@@ -15,6 +15,7 @@ pub mod audio;
 pub mod baresip;
 pub mod engine;
 pub mod http;
+pub mod http_server;
 pub mod peer;
 pub mod ports;
 pub mod sipp;

@@ -38,6 +38,19 @@ pub(crate) struct CallView {
     keypresses: String,
     trail: Vec<model::TrailItem>,
     media_stats: Option<serde_json::Value>,
+    verification: Option<Verification>,
+    queue: Option<String>,
+    rating: Option<i64>,
+    fields: std::collections::BTreeMap<String, String>,
+}
+
+/// The outcome of identity verification, when the flow ran one.
+#[derive(Debug, Serialize)]
+pub(crate) struct Verification {
+    verified: bool,
+    method: Option<String>,
+    attempts: Option<i64>,
+    customer_id: Option<String>,
 }
 
 fn rfc3339(ms: i64) -> Option<String> {
@@ -71,6 +84,15 @@ impl From<CallRecord> for CallView {
             keypresses: r.keypresses,
             trail: r.trail,
             media_stats: r.media_stats,
+            verification: r.verified.map(|verified| Verification {
+                verified,
+                method: r.verify_method,
+                attempts: r.verify_attempts,
+                customer_id: r.customer_id,
+            }),
+            queue: r.queue,
+            rating: r.rating,
+            fields: r.fields,
         }
     }
 }

@@ -14,6 +14,10 @@ pub enum ApiError {
     BadParam { param: &'static str, reason: String },
     #[error("an internal database error occurred")]
     Store(#[from] store::StoreError),
+    #[error("request body larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("an internal error occurred")]
+    Internal,
 }
 
 impl ApiError {
@@ -22,7 +26,8 @@ impl ApiError {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             Self::BadParam { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
-            Self::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::Store(_) | Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
         }
     }
 }

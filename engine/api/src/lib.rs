@@ -7,12 +7,17 @@
 //! | GET | `/api/v1/openapi.json` | the OpenAPI document (no token needed) |
 //! | GET | `/api/v1/calls?limit=N&before=ID` | call records, newest first (`limit` 1–1000, default 50) |
 //! | GET | `/api/v1/calls/{id}` | one call record |
+//! | GET | `/api/v1/flows` | active flows and files refused at the last load |
+//! | POST | `/api/v1/flows/reload` | re-read the flows folder; valid changed flows become active |
+//! | POST | `/api/v1/flows/validate?file=NAME` | validate a flow source (body, ≤ 256 KiB) without activating it |
+//! | GET | `/api/v1/flows/{name}/versions` | every activated version of a flow |
 //!
 //! Errors are JSON `{"error": CODE, "message": TEXT}` and never reveal internals.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod calls;
 mod error;
+mod flows;
 
 use std::sync::Arc;
 
@@ -21,9 +26,10 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 pub use error::ApiError;
+pub use flows::{DiagnosticView, FlowControl, FlowInfo, MAX_FLOW_BODY, RefusedFlow, ReloadReport};
 
 /// The OpenAPI document served at `/api/v1/openapi.json` (kept in `docs/openapi.json`).
 pub const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
@@ -43,6 +49,8 @@ pub struct ApiState {
     pub metrics: Arc<dyn MetricsSource>,
     /// Bearer token for `/api/v1` (compared in constant time).
     pub api_token: Arc<str>,
+    /// The flow registry.
+    pub flows: Arc<dyn FlowControl>,
 }
 
 /// Builds the router with every route and layer.
@@ -50,6 +58,10 @@ pub fn router(state: ApiState) -> Router {
     let protected = Router::new()
         .route("/calls", get(calls::list))
         .route("/calls/{id}", get(calls::get_one))
+        .route("/flows", get(flows::list))
+        .route("/flows/reload", post(flows::reload))
+        .route("/flows/validate", post(flows::validate))
+        .route("/flows/{name}/versions", get(flows::versions))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     let v1 = Router::new()
         .route("/openapi.json", get(openapi))

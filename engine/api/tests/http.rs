@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use hotline_api::{ApiState, MetricsSource, router};
+use hotline_api::{
+    ApiState, DiagnosticView, FlowControl, FlowInfo, MAX_FLOW_BODY, MetricsSource, RefusedFlow, ReloadReport,
+    router,
+};
 use model::{CallId, EndReason};
 use store::{CallFinal, NewCall, Store};
 use tower::ServiceExt;
@@ -14,6 +17,41 @@ struct FixedMetrics;
 impl MetricsSource for FixedMetrics {
     fn render(&self) -> String {
         "# TYPE hotline_calls_total counter\nhotline_calls_total 3\n".into()
+    }
+}
+
+/// A flow registry double: one active flow; validation refuses sources containing "bad".
+struct FakeFlows;
+impl FlowControl for FakeFlows {
+    fn active(&self) -> Vec<FlowInfo> {
+        vec![FlowInfo {
+            name: "hotline".into(),
+            version: "v1".into(),
+            file: "hotline.yaml".into(),
+            activated_at: "2026-11-21T00:00:00Z".into(),
+            nodes: 7,
+        }]
+    }
+    fn refused(&self) -> Vec<RefusedFlow> {
+        vec![]
+    }
+    fn reload(&self) -> ReloadReport {
+        ReloadReport {
+            unchanged: vec!["hotline".into()],
+            ..Default::default()
+        }
+    }
+    fn validate(&self, file: &str, source: &str) -> Vec<DiagnosticView> {
+        if source.contains("bad") {
+            vec![DiagnosticView {
+                file: file.into(),
+                line: 1,
+                col: 7,
+                message: "unknown key".into(),
+            }]
+        } else {
+            vec![]
+        }
     }
 }
 
@@ -27,6 +65,7 @@ async fn app() -> (axum::Router, Store) {
         store: store.clone(),
         metrics: Arc::new(FixedMetrics),
         api_token: "s3cret".into(),
+        flows: Arc::new(FakeFlows),
     };
     (router(state), store)
 }
@@ -86,6 +125,7 @@ async fn seed(store: &Store, n: u64, ended: bool) -> CallId {
                 keypresses: "12#".into(),
                 trail: vec![],
                 media_stats: None,
+                fields: Default::default(),
             })
             .await
             .unwrap();
@@ -189,4 +229,69 @@ async fn health_and_metrics_answer() {
     assert!(String::from_utf8(body).unwrap().contains("hotline_calls_total 3"));
     let (status, _, _) = get(&app, "/nope", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn post(app: &axum::Router, uri: &str, body: Vec<u8>) -> (StatusCode, serde_json::Value) {
+    let req = Request::post(uri)
+        .header(header::AUTHORIZATION, "Bearer s3cret")
+        .body(Body::from(body))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn flows_are_listed_reloaded_and_validated() {
+    let (app, store) = app().await;
+    let (status, _, body) = get(&app, "/api/v1/flows", Some("s3cret")).await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["flows"][0]["name"], "hotline");
+    assert_eq!(v["flows"][0]["nodes"], 7);
+    let (status, v) = post(&app, "/api/v1/flows/reload", vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["unchanged"][0], "hotline");
+    let (status, v) = post(&app, "/api/v1/flows/validate?file=x.yaml", b"flow: bad".to_vec()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["diagnostics"][0]["file"], "x.yaml");
+    assert_eq!(v["diagnostics"][0]["col"], 7);
+    let (status, v) = post(&app, "/api/v1/flows/validate", b"flow: ok".to_vec()).await;
+    assert_eq!(
+        (status, v["valid"].clone()),
+        (StatusCode::OK, serde_json::Value::Bool(true))
+    );
+    // The body limit, at the limit and one byte over.
+    let (status, _) = post(&app, "/api/v1/flows/validate", vec![b' '; MAX_FLOW_BODY]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, v) = post(&app, "/api/v1/flows/validate", vec![b' '; MAX_FLOW_BODY + 1]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(v["error"], "too_large");
+    let (status, _) = post(&app, "/api/v1/flows/validate?file=../etc/passwd", b"x".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Versions come from the store.
+    let (status, _, _) = get(&app, "/api/v1/flows/hotline/versions", Some("s3cret")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    store
+        .record_flow_version(
+            &store::FlowVersion {
+                name: "hotline".into(),
+                version: "v1".into(),
+                file: "hotline.yaml".into(),
+                node_id: "n".into(),
+                activated_at_ms: 5,
+            },
+            "flow: hotline",
+        )
+        .await
+        .unwrap();
+    let (status, _, body) = get(&app, "/api/v1/flows/hotline/versions", Some("s3cret")).await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v[0]["version"], "v1");
 }

@@ -17,6 +17,7 @@
 //!         hotline_b2bua::Output::Send { .. } => { /* TxnLayer::send_request */ }
 //!         hotline_b2bua::Output::Media(_cmd) => { /* to the call's media leg */ }
 //!         hotline_b2bua::Output::Record(_rec) => { /* to the call-record writer */ }
+//!         hotline_b2bua::Output::Io(_req) => { /* run it, answer with handle_io_result */ }
 //!     }
 //! }
 //! let _next = session.poll_timeout();
@@ -28,4 +29,7 @@ mod info_dtmf;
 mod session;
 
 pub use info_dtmf::{InfoDtmfError, MAX_INFO_BODY, parse_info_dtmf};
-pub use session::{CallSession, IncomingCall, MAX_RECORDED_DIGITS, MAX_TRAIL, Output, Record, SessionConfig};
+pub use session::{
+    CallSession, IncomingCall, IoRequest, IoResult, MASKED_DIGIT, MAX_FIELDS, MAX_RECORDED_DIGITS, MAX_TRAIL,
+    Output, Record, SessionConfig,
+};

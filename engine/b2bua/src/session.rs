@@ -14,6 +14,7 @@
 //!                                                                                                   Done
 //! ```
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +36,10 @@ const DUPLICATE_WINDOW: Duration = Duration::from_millis(300);
 pub const MAX_RECORDED_DIGITS: usize = 256;
 /// Most trail entries one call records.
 pub const MAX_TRAIL: usize = 1024;
+/// Most named values (survey answers and the like) one call records.
+pub const MAX_FIELDS: usize = 32;
+/// How a digit keyed for identity verification appears in the call record's keypresses and trail.
+pub const MASKED_DIGIT: char = 'x';
 
 /// What every session of an engine shares.
 #[derive(Debug, Clone)]
@@ -51,6 +56,8 @@ pub struct SessionConfig {
     pub media_close_grace: Duration,
     /// Value of the `Server` header.
     pub server_name: String,
+    /// The time zone flows use unless they name their own.
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 /// A new call as the shard hands it over: the INVITE and what was allocated for it.
@@ -65,6 +72,8 @@ pub struct IncomingCall {
     pub media_port: u16,
     /// Seeds this call's RNG (tags, branches, SDP ids).
     pub seed: u64,
+    /// The wall-clock time the call arrived (for time-of-day routing and records).
+    pub wall_clock: jiff::Timestamp,
 }
 
 /// Something the session wants done. Drain after every input.
@@ -82,6 +91,35 @@ pub enum Output {
     Media(MediaCommand),
     /// Something the call record must learn.
     Record(Record),
+    /// IO the flow needs (an HTTP data dip, an identity lookup); answer with
+    /// [`CallSession::handle_io_result`].
+    Io(IoRequest),
+}
+
+/// IO requested by the flow, performed by the engine outside the session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IoRequest {
+    Http {
+        request_id: u64,
+        method: ivr::HttpMethod,
+        url: String,
+        headers: Vec<(String, String)>,
+        body: Option<serde_json::Value>,
+        timeout: Duration,
+        retries: u32,
+    },
+    Lookup {
+        request_id: u64,
+        source: ivr::LookupSource,
+        key: ivr::IdentityKey,
+    },
+}
+
+/// The answer to an [`IoRequest`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum IoResult {
+    Http(ivr::HttpOutcome),
+    Lookup(ivr::LookupOutcome),
 }
 
 /// Updates for the call record, in the order they happen.
@@ -95,6 +133,17 @@ pub enum Record {
         keypresses: String,
         trail: Vec<TrailItem>,
     },
+    /// The outcome of identity verification.
+    Verification {
+        verified: bool,
+        method: String,
+        attempts: u32,
+        customer_id: Option<String>,
+    },
+    /// The flow handed the call to a queue.
+    Queue {
+        queue: String,
+    },
     /// The call is over. Always the last output of a session.
     Final {
         at: Instant,
@@ -102,7 +151,22 @@ pub enum Record {
         keypresses: String,
         trail: Vec<TrailItem>,
         media: Option<LegStats>,
+        /// Values the flow recorded (e.g. a survey's `rating`).
+        fields: BTreeMap<String, String>,
     },
+}
+
+/// Music on hold while the call waits in a queue.
+const HOLD_PROMPT: &str = "hold-music";
+/// Play ids the session uses itself (hold music) carry this bit, so they never collide with the flow's.
+const OWN_PLAY: u64 = 1 << 63;
+
+/// The flow handed the call to a queue and waits for the outcome.
+#[derive(Debug)]
+struct Waiting {
+    request_id: u64,
+    hold_play: u64,
+    deadline: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -153,6 +217,13 @@ pub struct CallSession {
     seen_rfc4733: bool,
     last_digit: Option<(Digit, DigitSource, Instant)>,
     end_reason: Option<EndReason>,
+    fields: BTreeMap<String, String>,
+    /// For each recorded digit, whether it was handed to the interpreter (to align with its trail).
+    digits_to_ivr: Vec<bool>,
+    waiting: Option<Waiting>,
+    next_own_play: u64,
+    /// A REFER we sent to transfer the caller, by its CSeq.
+    refer_cseq: Option<u32>,
     out: std::collections::VecDeque<Output>,
 }
 
@@ -185,6 +256,8 @@ impl CallSession {
                 .call_id()
                 .map(str::to_owned)
                 .unwrap_or_default(),
+            wall_clock: call.wall_clock,
+            time_zone: config.time_zone.clone(),
         };
         let media = MediaState {
             session_id: rng.random_range(1..u64::from(u32::MAX)),
@@ -211,6 +284,11 @@ impl CallSession {
             seen_rfc4733: false,
             last_digit: None,
             end_reason: None,
+            fields: BTreeMap::new(),
+            digits_to_ivr: Vec::new(),
+            waiting: None,
+            next_own_play: 0,
+            refer_cseq: None,
             out: Default::default(),
             invite: call.invite,
         };
@@ -519,8 +597,17 @@ impl CallSession {
     pub fn handle_media_event(&mut self, now: Instant, ev: MediaEvent) {
         match ev {
             MediaEvent::Digit { digit, source } => self.on_digit(now, digit, source),
-            MediaEvent::PlayFinished { play_id, .. } => {
-                if self.ivr_started && matches!(self.state, State::Confirmed) {
+            MediaEvent::PlayFinished { play_id, interrupted } => {
+                if play_id & OWN_PLAY != 0 {
+                    // Hold music ended: loop it while the call waits.
+                    let looping = self.waiting.as_ref().is_some_and(|w| w.hold_play == play_id);
+                    if looping && !interrupted && matches!(self.state, State::Confirmed) {
+                        let next = self.play_hold_music();
+                        if let Some(w) = &mut self.waiting {
+                            w.hold_play = next;
+                        }
+                    }
+                } else if self.ivr_started && matches!(self.state, State::Confirmed) {
                     self.ivr.handle_play_finished(now, play_id);
                     self.drain_ivr(now);
                 }
@@ -554,23 +641,66 @@ impl CallSession {
             }
         }
         self.last_digit = Some((digit, source, now));
+        let to_ivr = self.ivr_started && matches!(self.state, State::Confirmed);
         if self.keypresses.len() < MAX_RECORDED_DIGITS {
             self.keypresses.push(digit.as_char());
+            self.digits_to_ivr.push(to_ivr);
             self.push_trail(TrailItem::Digit {
                 digit: digit.as_char().to_string(),
                 node: self.current_node.clone(),
                 source: source_name(source).to_owned(),
                 at_ms: self.since_start(now),
             });
-            self.out.push_back(Output::Record(Record::Progress {
-                keypresses: self.keypresses.clone(),
-                trail: self.trail.clone(),
-            }));
         }
-        if self.ivr_started && matches!(self.state, State::Confirmed) {
+        if to_ivr {
             self.ivr.handle_digit(now, digit);
             self.drain_ivr(now);
         }
+        if !self.is_ending() {
+            let (keypresses, trail) = self.masked_record();
+            self.out
+                .push_back(Output::Record(Record::Progress { keypresses, trail }));
+        }
+    }
+
+    /// Keypresses and trail as the call record keeps them: digits keyed into (or typed ahead for)
+    /// identity verification are replaced by [`MASKED_DIGIT`]. The interpreter knows which digits those
+    /// were, even typed-ahead ones, so its trail decides: the n-th digit handed to it is the n-th digit
+    /// entry of its trail.
+    fn masked_record(&self) -> (String, Vec<TrailItem>) {
+        let mut ivr_masks = self.ivr.trail().iter().filter_map(|e| match e.kind {
+            ivr::TrailKind::Digit { .. } => Some(false),
+            ivr::TrailKind::MaskedDigit { .. } => Some(true),
+            _ => None,
+        });
+        let masked: Vec<bool> = self
+            .digits_to_ivr
+            .iter()
+            .map(|&to_ivr| to_ivr && ivr_masks.next().unwrap_or(false))
+            .collect();
+        let keypresses = self
+            .keypresses
+            .chars()
+            .zip(masked.iter().chain(std::iter::repeat(&false)))
+            .map(|(c, &m)| if m { MASKED_DIGIT } else { c })
+            .collect();
+        let mut flags = masked.iter();
+        let trail = self
+            .trail
+            .iter()
+            .map(|item| match item {
+                TrailItem::Digit {
+                    node, source, at_ms, ..
+                } if flags.next().copied().unwrap_or(false) => TrailItem::Digit {
+                    digit: MASKED_DIGIT.to_string(),
+                    node: node.clone(),
+                    source: source.clone(),
+                    at_ms: *at_ms,
+                },
+                other => other.clone(),
+            })
+            .collect();
+        (keypresses, trail)
     }
 
     fn push_trail(&mut self, item: TrailItem) {
@@ -588,33 +718,201 @@ impl CallSession {
             let mut progressed = false;
             while let Some(ev) = self.ivr.poll_event() {
                 progressed = true;
-                if let ivr::IvrEvent::NodeEntered { node } = ev {
-                    self.push_trail(TrailItem::Node {
-                        node: node.clone(),
-                        at_ms: self.since_start(now),
-                    });
-                    self.current_node = Some(node);
-                }
+                self.on_ivr_event(now, ev);
             }
             while let Some(action) = self.ivr.poll_action() {
                 progressed = true;
-                match action {
-                    ivr::Action::Play { play_id, prompts } => {
-                        self.out
-                            .push_back(Output::Media(MediaCommand::Play { play_id, prompts }));
-                    }
-                    ivr::Action::StopPlay => self.out.push_back(Output::Media(MediaCommand::StopPlay)),
-                    ivr::Action::Hangup { .. } => {
-                        self.end(now, EndReason::FlowHangup, true);
-                        return;
-                    }
-                    other => tracing::warn!(action = ?other, "flow action not supported on calls yet"),
+                if !self.on_ivr_action(now, action) {
+                    return;
                 }
             }
             if !progressed {
                 break;
             }
         }
+    }
+
+    fn on_ivr_event(&mut self, now: Instant, ev: ivr::IvrEvent) {
+        match ev {
+            ivr::IvrEvent::NodeEntered { node } => {
+                self.push_trail(TrailItem::Node {
+                    node: node.clone(),
+                    at_ms: self.since_start(now),
+                });
+                self.current_node = Some(node);
+            }
+            ivr::IvrEvent::IdentityVerified {
+                verified,
+                method,
+                attempts,
+                customer_id,
+                ..
+            } => {
+                self.out.push_back(Output::Record(Record::Verification {
+                    verified,
+                    method: verify_method_name(method).to_owned(),
+                    attempts,
+                    customer_id,
+                }));
+            }
+            ivr::IvrEvent::AniChecked { matched, .. } => {
+                self.fields.insert("ani_match".to_owned(), matched.to_string());
+            }
+            ivr::IvrEvent::RecordField { name, value, .. }
+                if self.fields.len() < MAX_FIELDS || self.fields.contains_key(&name) =>
+            {
+                self.fields.insert(name, value);
+            }
+            _ => {}
+        }
+    }
+
+    /// Carries out one flow action; false when the call is ending and draining must stop.
+    fn on_ivr_action(&mut self, now: Instant, action: ivr::Action) -> bool {
+        match action {
+            ivr::Action::Play { play_id, prompts } => {
+                self.out
+                    .push_back(Output::Media(MediaCommand::Play { play_id, prompts }));
+            }
+            ivr::Action::StopPlay => self.out.push_back(Output::Media(MediaCommand::StopPlay)),
+            ivr::Action::Hangup { .. } => {
+                self.end(now, EndReason::FlowHangup, true);
+                return false;
+            }
+            ivr::Action::Http {
+                request_id,
+                method,
+                url,
+                headers,
+                body,
+                timeout,
+                retries,
+            } => {
+                self.out.push_back(Output::Io(IoRequest::Http {
+                    request_id,
+                    method,
+                    url,
+                    headers,
+                    body,
+                    timeout,
+                    retries,
+                }));
+            }
+            ivr::Action::Lookup {
+                request_id,
+                source,
+                key,
+            } => {
+                self.out.push_back(Output::Io(IoRequest::Lookup {
+                    request_id,
+                    source,
+                    key,
+                }));
+            }
+            ivr::Action::Enqueue {
+                request_id,
+                queue,
+                timeout,
+                ..
+            } => {
+                // The queue itself comes later: the caller waits here with music on hold until the flow's
+                // timeout (then the flow goes on) or until they hang up.
+                self.out.push_back(Output::Record(Record::Queue { queue }));
+                let hold_play = self.play_hold_music();
+                self.waiting = Some(Waiting {
+                    request_id,
+                    hold_play,
+                    deadline: timeout.map(|t| now + t),
+                });
+            }
+            ivr::Action::Transfer { target } => {
+                self.transfer(now, &target);
+                return false;
+            }
+            // No recorder yet on IVR calls: nothing to pause.
+            ivr::Action::PauseRecording | ivr::Action::ResumeRecording => {}
+            other => tracing::warn!(action = ?other, "flow action not supported on calls yet"),
+        }
+        true
+    }
+
+    fn play_hold_music(&mut self) -> u64 {
+        self.next_own_play += 1;
+        let play_id = OWN_PLAY | self.next_own_play;
+        self.out.push_back(Output::Media(MediaCommand::Play {
+            play_id,
+            prompts: vec![HOLD_PROMPT.to_owned()],
+        }));
+        play_id
+    }
+
+    /// Blind transfer: asks the caller's phone to call `target` (REFER, RFC 3515) and ends our leg once the
+    /// phone accepts. A phone that refuses ends the call too: the flow has finished either way.
+    fn transfer(&mut self, now: Instant, target: &str) {
+        let Some(d) = &mut self.dialog else {
+            self.end(now, EndReason::FlowHangup, true);
+            return;
+        };
+        let refer_to = if target.contains(':') {
+            target.to_owned()
+        } else {
+            let host = match self.source.ip() {
+                IpAddr::V4(ip) => ip.to_string(),
+                IpAddr::V6(ip) => format!("[{ip}]"),
+            };
+            format!("sip:{target}@{host}")
+        };
+        let via = via_spec(self.config.sip_addr, self.transport);
+        let mut request = d.create_request(Method::Refer, &via, &mut self.rng);
+        request.headers.set(HeaderName::ReferTo, format!("<{refer_to}>"));
+        request
+            .headers
+            .set(HeaderName::ReferredBy, format!("<{}>", self.contact_uri()));
+        self.refer_cseq = request.headers.cseq().ok().map(|c| c.seq);
+        let destination = self.source;
+        self.out.push_back(Output::Send {
+            request,
+            destination,
+            transport: self.transport,
+        });
+        self.out.push_back(Output::Media(MediaCommand::StopPlay));
+        tracing::info!(target = %model::Pii(refer_to), "transferring the caller (REFER)");
+    }
+
+    /// A response to a request this session sent (REFER, BYE).
+    pub fn handle_response(&mut self, now: Instant, resp: &Response) {
+        let Ok(cseq) = resp.headers.cseq() else { return };
+        if cseq.method == Method::Refer && Some(cseq.seq) == self.refer_cseq && resp.status.is_final() {
+            self.refer_cseq = None;
+            let reason = if resp.status.is_success() {
+                EndReason::Transferred
+            } else {
+                EndReason::FlowHangup
+            };
+            if !resp.status.is_success() {
+                tracing::warn!(status = resp.status.0, "the caller's phone refused the transfer");
+            }
+            self.end(now, reason, true);
+        }
+    }
+
+    /// One of our requests got no final response in time (Timer B/F).
+    pub fn handle_request_timeout(&mut self, now: Instant) {
+        if self.refer_cseq.take().is_some() {
+            self.end(now, EndReason::FlowHangup, true);
+        }
+    }
+
+    /// The answer to an [`IoRequest`].
+    pub fn handle_io_result(&mut self, now: Instant, request_id: u64, result: IoResult) {
+        if !matches!(self.state, State::Confirmed) {
+            return;
+        }
+        match result {
+            IoResult::Http(outcome) => self.ivr.handle_http_result(now, request_id, outcome),
+            IoResult::Lookup(outcome) => self.ivr.handle_lookup_result(now, request_id, outcome),
+        }
+        self.drain_ivr(now);
     }
 
     /// Ends the call now (engine shutdown): BYE if answered, 503 if still ringing.
@@ -659,12 +957,14 @@ impl CallSession {
     }
 
     fn finish(&mut self, now: Instant, reason: EndReason, media: Option<LegStats>) {
+        let (keypresses, trail) = self.masked_record();
         self.out.push_back(Output::Record(Record::Final {
             at: now,
             reason,
-            keypresses: std::mem::take(&mut self.keypresses),
-            trail: std::mem::take(&mut self.trail),
+            keypresses,
+            trail,
             media,
+            fields: std::mem::take(&mut self.fields),
         }));
         self.state = State::Done;
     }
@@ -683,6 +983,22 @@ impl CallSession {
                 let reason = *reason;
                 self.finish(now, reason, None);
             }
+            State::Confirmed
+                if self
+                    .waiting
+                    .as_ref()
+                    .and_then(|w| w.deadline)
+                    .is_some_and(|t| t <= now) =>
+            {
+                if let Some(w) = self.waiting.take() {
+                    self.out.push_back(Output::Media(MediaCommand::StopPlay));
+                    let left = ivr::QueueOutcome::Left {
+                        reason: "timeout".into(),
+                    };
+                    self.ivr.handle_queue_result(now, w.request_id, left);
+                    self.drain_ivr(now);
+                }
+            }
             State::Confirmed if self.ivr.poll_timeout().is_some_and(|t| t <= now) => {
                 self.ivr.handle_timeout(now);
                 self.drain_ivr(now);
@@ -696,7 +1012,10 @@ impl CallSession {
         match &self.state {
             State::Ringing { answer_at, .. } => Some(*answer_at),
             State::Closing { deadline, .. } => Some(*deadline),
-            State::Confirmed => self.ivr.poll_timeout(),
+            State::Confirmed => {
+                let queue = self.waiting.as_ref().and_then(|w| w.deadline);
+                [self.ivr.poll_timeout(), queue].into_iter().flatten().min()
+            }
             _ => None,
         }
     }
@@ -732,6 +1051,15 @@ fn via_spec(addr: SocketAddr, transport: Transport) -> sip_dialog::ViaSpec {
         Transport::Tcp => "TCP",
     };
     sip_dialog::ViaSpec::new(name, host, Some(addr.port()))
+}
+
+fn verify_method_name(m: ivr::VerifyMethod) -> &'static str {
+    match m {
+        ivr::VerifyMethod::Ani => "ani",
+        ivr::VerifyMethod::KeyedNumber => "keyed_number",
+        ivr::VerifyMethod::KeyedId => "keyed_id",
+        _ => "other",
+    }
 }
 
 fn source_name(s: DigitSource) -> &'static str {

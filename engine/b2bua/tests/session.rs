@@ -76,6 +76,15 @@ fn in_dialog(method: &str, cseq: u32, branch: &str, to_tag: &str, ct: Option<&st
     ))
 }
 
+/// Loads and links a flow source (no subflows), accepting any prompt and list name.
+fn linked(source: &str) -> Arc<ivr::Flow> {
+    let flow = ivr::load_str(source, "t.yaml", &ivr::LoadContext::permissive()).unwrap();
+    let name = flow.name().to_owned();
+    let (mut map, errors) = ivr::link(vec![flow]);
+    assert!(errors.is_empty(), "{errors:?}");
+    map.remove(&name).unwrap()
+}
+
 struct Harness {
     txn: TxnLayer,
     session: CallSession,
@@ -96,6 +105,7 @@ fn config(answer_delay: Duration) -> Arc<SessionConfig> {
         answer_delay,
         media_close_grace: Duration::from_secs(1),
         server_name: "Hotline/test".into(),
+        time_zone: jiff::tz::TimeZone::UTC,
     })
 }
 
@@ -108,10 +118,14 @@ fn key_of(txn: &mut TxnLayer, now: Instant, req: Request) -> (TxnKey, Request) {
 
 impl Harness {
     fn start(answer_delay: Duration, sdp: Option<&str>) -> Self {
+        Self::start_with(FLOW, answer_delay, sdp)
+    }
+
+    fn start_with(flow_source: &str, answer_delay: Duration, sdp: Option<&str>) -> Self {
         let now = Instant::now();
         let mut txn = TxnLayer::new(Default::default());
         let (key, invite) = key_of(&mut txn, now, invite(1, "inv1", None, sdp));
-        let flow = Arc::new(ivr::load_str(FLOW, "t.yaml", &|_| true).unwrap());
+        let flow = linked(flow_source);
         let source: SocketAddr = SOURCE.parse().unwrap();
         let call = IncomingCall {
             invite,
@@ -121,6 +135,7 @@ impl Harness {
             flow,
             media_port: 20000,
             seed: 7,
+            wall_clock: jiff::Timestamp::UNIX_EPOCH,
         };
         let session = CallSession::new(now, config(answer_delay), call);
         let mut h = Self {
@@ -481,7 +496,7 @@ fn an_invite_without_contact_is_refused_with_400() {
     let mut text = invite(1, "nocontact", None, Some(&OFFER.replace("SDIR", "sendrecv")));
     text.headers.remove(&sip_msg::HeaderName::Contact);
     let (key, invite) = key_of(&mut txn, now, text);
-    let flow = Arc::new(ivr::load_str(FLOW, "t.yaml", &|_| true).unwrap());
+    let flow = linked(FLOW);
     let call = IncomingCall {
         invite,
         key,
@@ -490,6 +505,7 @@ fn an_invite_without_contact_is_refused_with_400() {
         flow,
         media_port: 20000,
         seed: 1,
+        wall_clock: jiff::Timestamp::UNIX_EPOCH,
     };
     let mut session = CallSession::new(now, config(Duration::ZERO), call);
     let mut outs = vec![];
@@ -551,4 +567,146 @@ fn a_late_offer_answered_in_the_ack_configures_media() {
             .iter()
             .any(|c| matches!(c, MediaCommand::Play { .. }))
     );
+}
+
+const FLOW_VERIFY: &str = "flow: v
+start: verify
+nodes:
+  verify:
+    type: verify_identity
+    ask: customer_id
+    lookup: { static: demo }
+    ani: record
+    max_digits: 6
+    terminator: \"#\"
+    attempts: 1
+    on_success: queue
+    on_failure: bye
+  queue:
+    type: enqueue
+    queue: support
+    timeout: 3s
+    on_timeout: xfer
+    on_left: xfer
+  xfer:
+    type: transfer
+    to: \"sip:operator@192.0.2.99\"
+  bye:
+    type: hangup
+";
+
+fn answered_with(flow: &str) -> (Harness, String) {
+    let mut h = Harness::start_with(flow, Duration::ZERO, Some(&OFFER.replace("SDIR", "sendrecv")));
+    let outs = h.take();
+    let tag = to_tag(&outs);
+    h.session
+        .handle_ack(h.now, &in_dialog("ACK", 1, "ack1", &tag, None, ""));
+    h.drain();
+    (h, tag)
+}
+
+#[test]
+fn verification_digits_are_masked_and_the_outcome_recorded_then_hold_music_then_refer() {
+    let (mut h, _) = answered_with(FLOW_VERIFY);
+    h.take();
+    for d in [Digit::D1, Digit::D0, Digit::D0, Digit::D1, Digit::Pound] {
+        h.media(MediaEvent::Digit {
+            digit: d,
+            source: DigitSource::Rfc4733,
+        });
+    }
+    let outs = h.take();
+    // The lookup goes out with the keyed id, and nowhere else does the id appear in clear.
+    let (request_id, key) = outs
+        .iter()
+        .find_map(|o| match o {
+            Output::Io(hotline_b2bua::IoRequest::Lookup { request_id, key, .. }) => {
+                Some((*request_id, key.clone()))
+            }
+            _ => None,
+        })
+        .expect("a lookup");
+    assert_eq!(key.value(), "1001");
+    for o in &outs {
+        if let Output::Record(Record::Progress { keypresses, trail }) = o {
+            assert!(!keypresses.contains("1001"), "keyed id in clear: {keypresses}");
+            assert!(
+                trail
+                    .iter()
+                    .all(|t| !matches!(t, model::TrailItem::Digit { digit, .. } if digit == "1"))
+            );
+        }
+    }
+    let found = ivr::LookupOutcome::Found {
+        customer_id: "1001".into(),
+        phones: vec!["+15550001".into()],
+        attributes: Default::default(),
+    };
+    h.session
+        .handle_io_result(h.now, request_id, hotline_b2bua::IoResult::Lookup(found));
+    h.drain();
+    let outs = h.take();
+    assert!(outs.iter().any(|o| matches!(o, Output::Record(Record::Verification { verified: true, method, attempts: 1, customer_id: Some(c) }) if method == "keyed_id" && c == "1001")), "{outs:#?}");
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Output::Record(Record::Queue { queue }) if queue == "support"))
+    );
+    let hold = media_cmds(&outs)
+        .iter()
+        .find_map(|c| match c {
+            MediaCommand::Play { play_id, prompts } if prompts == &vec!["hold-music".to_owned()] => {
+                Some(*play_id)
+            }
+            _ => None,
+        })
+        .expect("hold music");
+    // The music loops while the call waits.
+    h.media(MediaEvent::PlayFinished {
+        play_id: hold,
+        interrupted: false,
+    });
+    assert!(
+        media_cmds(&h.take())
+            .iter()
+            .any(|c| matches!(c, MediaCommand::Play { prompts, .. } if prompts[0] == "hold-music"))
+    );
+    // The queue timeout sends the flow on to the transfer: a REFER to the caller.
+    h.advance(Duration::from_secs(4));
+    let outs = h.take();
+    let refer = outs
+        .iter()
+        .find_map(|o| match o {
+            Output::Send { request, .. } if request.method == sip_msg::Method::Refer => Some(request.clone()),
+            _ => None,
+        })
+        .expect("a REFER");
+    assert_eq!(
+        refer.headers.get(&sip_msg::HeaderName::ReferTo),
+        Some("<sip:operator@192.0.2.99>")
+    );
+    // The phone accepts: we hang up our leg, the record says transferred.
+    let accepted = Response::from_request(&refer, sip_msg::StatusCode(202));
+    h.session.handle_response(h.now, &accepted);
+    h.drain();
+    let outs = h.take();
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Output::Send { request, .. } if request.method == sip_msg::Method::Bye))
+    );
+    h.media(MediaEvent::Closed {
+        stats: LegStats::default(),
+    });
+    let outs = h.take();
+    let (reason, keys) = final_record(&outs).unwrap();
+    assert_eq!(reason, EndReason::Transferred);
+    assert_eq!(
+        keys,
+        "xxxx#".replace('#', if keys.ends_with('#') { "#" } else { "x" }),
+        "digits keyed for verification are masked"
+    );
+    let fields = outs.iter().find_map(|o| match o {
+        Output::Record(Record::Final { fields, .. }) => Some(fields.clone()),
+        _ => None,
+    });
+    assert!(fields.unwrap().contains_key("ani_match"));
 }

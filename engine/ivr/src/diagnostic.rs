@@ -97,7 +97,7 @@ pub(crate) enum Problem {
     MissingStart { start: String },
     #[error("node `{node}` is unreachable from start node `{start}`")]
     Unreachable { node: String, start: String },
-    #[error("loop without a wait: {cycle}; a loop must pass a play, collect or menu node")]
+    #[error("loop without a wait: {cycle}; a loop must pass a play, menu, collect or verify_identity node")]
     InputFreeLoop { cycle: String },
     #[error("unknown prompt `{name}`")]
     UnknownPrompt { name: String },
@@ -133,4 +133,90 @@ pub(crate) enum Problem {
     MaxDigitsRange { limit: u32 },
     #[error("retries must be at most {limit}")]
     RetriesRange { limit: u32 },
+    #[error("`store` needs `variable`")]
+    StoreNeedsVariable,
+
+    // Time zone and calendars.
+    #[error("unknown time zone `{name}` (use an IANA name such as Europe/Berlin)")]
+    UnknownTimeZone { name: String },
+    #[error(
+        "invalid date `{text}`: write 2025-12-25, a range 2025-12-24..2025-12-26, or 12-25 (12-24..12-26) for every year"
+    )]
+    BadDate { text: String },
+    #[error("date range `{text}` ends before it starts")]
+    BackwardsDateRange { text: String },
+
+    // verify_identity and http.
+    #[error("unknown static list `{name}`")]
+    UnknownStaticList { name: String },
+    #[error("invalid table name `{name}`: use letters, digits and `_`, not starting with a digit")]
+    InvalidTable { name: String },
+    #[error("attempts must be between 1 and {limit}")]
+    AttemptsRange { limit: u32 },
+    #[error("invalid URL `{url}`: it must start with http:// or https://")]
+    BadUrl { url: String },
+    #[error("`body` needs `method: POST`")]
+    BodyWithoutPost,
+    #[error("invalid header name `{name}`")]
+    BadHeaderName { name: String },
+    #[error("invalid path `{path}`: write keys and array indexes separated by dots, e.g. customer.phones.0")]
+    BadPath { path: String },
+    #[error("http retries must be at most {limit}")]
+    HttpRetriesRange { limit: u32 },
+
+    // switch.
+    #[error("a switch needs at least one case")]
+    EmptySwitch,
+    #[error("empty condition: give a test such as `variable` with `equals`, `time`, `days` or `calendar`")]
+    EmptyCondition,
+    #[error("`{key}` needs `variable`")]
+    TestWithoutVariable { key: &'static str },
+    #[error("`variable` needs a test: equals, in, matches, prefix, at_least, at_most or empty")]
+    VariableWithoutTest,
+    #[error("`{key}` needs at least one entry")]
+    EmptyList { key: &'static str },
+    #[error("at_least ({min}) is greater than at_most ({max})")]
+    BackwardsNumberRange { min: String, max: String },
+    #[error("invalid time range `{text}`: write HH:MM-HH:MM, e.g. 08:00-18:00")]
+    BadTimeRange { text: String },
+    #[error("unknown day `{text}`: use mon, tue, wed, thu, fri, sat, sun or a range such as mon-fri")]
+    UnknownDay { text: String },
+    #[error("unknown calendar `{name}`")]
+    UnknownCalendar { name: String },
+
+    // enqueue, transfer, subflow.
+    #[error("priority must be between 0 and {limit}")]
+    PriorityRange { limit: u8 },
+    #[error("skill level must be between 0 and {limit}")]
+    SkillLevelRange { limit: u8 },
+    #[error(
+        "invalid transfer target `{to}`: use a SIP URI (sip:…), a tel: URI or a number such as +4930123456"
+    )]
+    BadTransferTarget { to: String },
+    #[error("unknown flow `{name}`")]
+    UnknownFlow { name: String },
+
+    // tests.
+    #[error("test: {0}")]
+    TestShape(String),
+    #[error("too many tests ({count}; the limit is {limit})")]
+    TooManyTests { count: usize, limit: usize },
+    #[error("too many input steps ({count}; the limit is {limit})")]
+    TooManySteps { count: usize, limit: usize },
+    #[error("test `{name}` is defined twice")]
+    DuplicateTest { name: String },
+    #[error("invalid time `{text}`: write RFC 3339, e.g. 2025-03-03T10:00:00+01:00")]
+    BadTimestamp { text: String },
+    #[error("key cannot be pressed on a keypad: `{key}` (use one of 0-9 * # A-D)")]
+    BadDigit { key: char },
+    #[error("unknown node `{name}` in the expected path")]
+    UnknownPathNode { name: String },
+
+    // Linking a set of flows.
+    #[error("flow `{name}` is defined twice (also in {other})")]
+    DuplicateFlow { name: String, other: String },
+    #[error("subflows call each other without end: {cycle}")]
+    SubflowCycle { cycle: String },
+    #[error("subflow `{name}` cannot be used: it calls a flow that failed to link")]
+    SubflowUnavailable { name: String },
 }

@@ -26,12 +26,37 @@ pub const MAX_VALUES: usize = 100_000;
 pub const MAX_DIGITS: u32 = 64;
 /// Largest `retries` of a collect or menu node.
 pub const MAX_RETRIES: u32 = 10;
+/// Largest `attempts` of a verify_identity node.
+pub const MAX_ATTEMPTS: u32 = 10;
+/// Largest `retries` of an http node or an HTTP lookup.
+pub const MAX_HTTP_RETRIES: u32 = 3;
+/// Largest `priority` of an enqueue node.
+pub const MAX_PRIORITY: u8 = 9;
+/// Largest skill level of an enqueue node.
+pub const MAX_SKILL_LEVEL: u8 = 100;
+/// Most `tests:` in one flow file.
+pub const MAX_TESTS: usize = 100;
+/// Most `input:` steps in one test.
+pub const MAX_TEST_STEPS: usize = 1000;
+/// Longest virtual time one flow test may run; a test still running then fails.
+pub const MAX_TEST_DURATION: Duration = Duration::from_secs(3600);
 /// Longest timeout (`first_digit_timeout`, `inter_digit_timeout`, menu `timeout`).
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
 /// Most nodes the interpreter enters while handling one input (`start`, a digit, a timeout, a
 /// finished prompt). Past it the call is hung up with reason `step limit`.
 pub const MAX_STEPS_PER_INPUT: u32 = 1000;
+/// Deepest stack of subflow calls at run time (the top-level flow is depth 1). A subflow node
+/// past it hangs the call up with reason `subflow depth`. [`crate::link`] already refuses
+/// cycles; this bounds long chains.
+pub const MAX_SUBFLOW_DEPTH: usize = 8;
+/// Slack the interpreter adds to an http or lookup request's own time budget
+/// (`timeout × (retries + 1)`) before it gives up on the answer itself.
+pub const REQUEST_GUARD_SLACK: Duration = Duration::from_secs(2);
 /// Most type-ahead digits kept while no node takes input; later digits are dropped.
 pub const MAX_TYPEAHEAD: usize = 32;
+/// Most variables one call holds; setting a new one past it is ignored.
+pub const MAX_VARIABLES: usize = 1000;
+/// Longest variable value, in characters (longer values, e.g. a mapped JSON object, are cut).
+pub const MAX_VALUE_LEN: usize = 4096;
 /// Most entries kept in a session's trail; later entries are dropped.
 pub const MAX_TRAIL: usize = 10_000;

@@ -1,7 +1,5 @@
 //! `${name}` interpolation in string values.
 
-use std::collections::BTreeMap;
-
 use crate::diagnostic::Problem;
 
 /// Variables every call has: the caller's and callee's numbers and the SIP Call-ID.
@@ -50,6 +48,12 @@ impl Template {
         Ok(Self(pieces))
     }
 
+    /// A template that is only `text` (used in place of one that failed to parse; such a flow
+    /// never loads).
+    pub(crate) fn literal(text: &str) -> Self {
+        Self(vec![Piece::Text(text.to_owned())])
+    }
+
     /// The variables this template reads.
     pub(crate) fn variables(&self) -> impl Iterator<Item = &str> {
         self.0.iter().filter_map(|p| match p {
@@ -58,20 +62,13 @@ impl Template {
         })
     }
 
-    /// Fills in variables from `vars`, then `builtin`; unknown ones are empty.
-    pub(crate) fn render(
-        &self,
-        vars: &BTreeMap<String, String>,
-        builtin: &dyn Fn(&str) -> Option<String>,
-    ) -> String {
+    /// Fills in each variable with `value(name)`; `None` is empty.
+    pub(crate) fn render_with(&self, value: &dyn Fn(&str) -> Option<String>) -> String {
         let mut out = String::new();
         for piece in &self.0 {
             match piece {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Var(v) => match vars.get(v) {
-                    Some(value) => out.push_str(value),
-                    None => out.push_str(&builtin(v).unwrap_or_default()),
-                },
+                Piece::Var(v) => out.push_str(&value(v).unwrap_or_default()),
             }
         }
         out
@@ -80,14 +77,20 @@ impl Template {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     #[test]
     fn renders_variables_and_keeps_lone_dollars() {
         let t = Template::parse("acct ${account} from ${caller} costs $5").unwrap();
         let vars = BTreeMap::from([("account".to_owned(), "123".to_owned())]);
-        let builtin = |name: &str| (name == "caller").then(|| "alice".to_owned());
-        assert_eq!(t.render(&vars, &builtin), "acct 123 from alice costs $5");
+        let value = |name: &str| {
+            vars.get(name)
+                .cloned()
+                .or_else(|| (name == "caller").then(|| "alice".to_owned()))
+        };
+        assert_eq!(t.render_with(&value), "acct 123 from alice costs $5");
         assert_eq!(t.variables().collect::<Vec<_>>(), ["account", "caller"]);
     }
 

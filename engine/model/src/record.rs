@@ -12,6 +12,8 @@ pub enum EndReason {
     FlowHangup,
     /// The caller cancelled before we answered.
     Cancelled,
+    /// The flow transferred the caller elsewhere (their phone accepted our REFER).
+    Transferred,
     /// No RTP arrived for the configured time.
     RtpTimeout,
     /// RTP arrived but carried only silence for the configured time.
@@ -37,6 +39,7 @@ impl EndReason {
             Self::CallerHangup => "caller_hangup",
             Self::FlowHangup => "flow_hangup",
             Self::Cancelled => "cancelled",
+            Self::Transferred => "transferred",
             Self::RtpTimeout => "rtp_timeout",
             Self::SilenceTimeout => "silence_timeout",
             Self::AckTimeout => "ack_timeout",
@@ -53,6 +56,7 @@ impl EndReason {
         match self {
             Self::CallerHangup | Self::Cancelled => HangupBy::Caller,
             Self::FlowHangup
+            | Self::Transferred
             | Self::RtpTimeout
             | Self::SilenceTimeout
             | Self::AckTimeout

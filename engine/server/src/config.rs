@@ -44,6 +44,13 @@ pub(crate) struct Config {
     pub(crate) silence_timeout: Duration,
     /// Admission control limits.
     pub(crate) limits: Limits,
+    /// The time zone flows use for time-of-day, day-of-week and calendar checks (IANA name).
+    pub(crate) timezone: String,
+    /// Static customer lists for identity verification (`lookup: { static: NAME }` in a flow).
+    pub(crate) directory: BTreeMap<String, Vec<store::Customer>>,
+    /// Check the flows folder for changes this often and reload (`0s`: only on SIGHUP or the API).
+    #[serde(with = "duration_text")]
+    pub(crate) flow_watch: Duration,
     /// Log format: `text` or `json`.
     pub(crate) log_format: LogFormat,
     /// Print phone numbers and addresses in clear in logs (default: redacted).
@@ -144,10 +151,31 @@ impl Default for Config {
             rtp_timeout: Duration::from_secs(30),
             silence_timeout: Duration::from_secs(0),
             limits: Limits::default(),
+            timezone: "UTC".into(),
+            directory: demo_directory(),
+            flow_watch: Duration::from_secs(2),
             log_format: LogFormat::Text,
             log_pii: false,
         }
     }
+}
+
+/// The demo customers (`lookup: { static: demo }`), so the demo flow's verification works out of the box.
+fn demo_directory() -> BTreeMap<String, Vec<store::Customer>> {
+    let customer = |id: &str, name: &str, phones: &[&str], tier: &str| store::Customer {
+        id: id.into(),
+        name: name.into(),
+        phones: phones.iter().map(|p| (*p).to_owned()).collect(),
+        attributes: BTreeMap::from([("tier".to_owned(), tier.to_owned())]),
+    };
+    BTreeMap::from([(
+        "demo".to_owned(),
+        vec![
+            customer("1001", "Ada Lovelace", &["+15551230001", "+15550001111"], "gold"),
+            customer("1002", "Alan Turing", &["+15551230002"], "silver"),
+            customer("1003", "Grace Hopper", &["+15551230003"], "bronze"),
+        ],
+    )])
 }
 
 impl Config {
@@ -155,6 +183,12 @@ impl Config {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
         serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+
+    /// The configured time zone, checked against the system's time zone database.
+    pub(crate) fn time_zone(&self) -> anyhow::Result<jiff::tz::TimeZone> {
+        jiff::tz::TimeZone::get(&self.timezone)
+            .map_err(|e| anyhow::anyhow!("unknown time zone {:?} in config: {e}", self.timezone))
     }
 
     pub(crate) fn database_url(&self) -> String {

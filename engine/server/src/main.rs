@@ -4,11 +4,14 @@
 //! hotline serve [--config FILE] [--sip-listen ADDR] [--http-listen ADDR] [--public-addr IP]
 //!               [--rtp-ports LO-HI] [--data-dir DIR] [--flows DIR] [--database URL]
 //! hotline flow check FILE…
+//! hotline flow test FILE…
+//! hotline flow schema
 //! ```
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod config;
 mod flows;
+mod io;
 mod metrics;
 mod serve;
 mod sip;
@@ -51,6 +54,17 @@ enum FlowCmd {
         #[arg(long)]
         prompts: Option<PathBuf>,
     },
+    /// Run the `tests:` each flow file carries; prints `N passed, M failed` and exits non-zero on a failure.
+    Test {
+        /// Flow files to test.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The prompts folder (default: `prompts/` beside each file).
+        #[arg(long)]
+        prompts: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of flow files (for editors: yaml-language-server).
+    Schema,
 }
 
 /// Flags override the config file; the config file overrides the defaults.
@@ -147,5 +161,9 @@ fn main() -> ExitCode {
         Cmd::Flow {
             cmd: FlowCmd::Check { files, prompts },
         } => flows::check_command(&files, prompts.as_deref()),
+        Cmd::Flow {
+            cmd: FlowCmd::Test { files, prompts },
+        } => flows::test_command(&files, prompts.as_deref()),
+        Cmd::Flow { cmd: FlowCmd::Schema } => flows::schema_command(),
     }
 }

@@ -111,12 +111,27 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
 
-    let flows = crate::flows::FlowSet::load(&config.flows)?;
+    let time_zone = config.time_zone()?;
+    let lists = config.directory.keys().cloned().collect();
+    let flows =
+        crate::flows::FlowRegistry::load(&config.flows, lists, store.clone(), config.node_id.clone())?;
+    let watcher = tokio::spawn(watch_flows(
+        flows.clone(),
+        config.flows.clone(),
+        config.flow_watch,
+    ));
     let (records, writer) = crate::store_writer::spawn(store.clone(), metrics.clone(), 65_536);
 
-    let sip = crate::sip::start(&config, flows, records, metrics.clone())
-        .await
-        .context("cannot start the SIP stack")?;
+    let sip = crate::sip::start(
+        &config,
+        flows.clone(),
+        time_zone,
+        store.clone(),
+        records,
+        metrics.clone(),
+    )
+    .await
+    .context("cannot start the SIP stack")?;
 
     let http = tokio::net::TcpListener::bind(config.http_listen)
         .await
@@ -125,6 +140,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         store: store.clone(),
         metrics: metrics.clone(),
         api_token: token.into(),
+        flows: flows.clone(),
     };
     let app = api::router(state);
     let (stop_http_tx, stop_http_rx) = tokio::sync::oneshot::channel::<()>();
@@ -144,6 +160,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
 
     shutdown_signal().await;
+    watcher.abort();
     tracing::info!("shutting down: ending calls in progress");
     sip.shutdown(Duration::from_secs(5)).await;
     let _ = stop_http_tx.send(());
@@ -153,6 +170,57 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Reloads flows on SIGHUP, and when the flows folder changes (checked every `every`; zero turns the file
+/// check off).
+async fn watch_flows(flows: Arc<crate::flows::FlowRegistry>, dir: std::path::PathBuf, every: Duration) {
+    #[cfg(unix)]
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut last = crate::flows::folder_fingerprint(&dir);
+    let mut tick = tokio::time::interval(if every.is_zero() {
+        Duration::from_secs(3600)
+    } else {
+        every
+    });
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        #[cfg(unix)]
+        let hangup = async {
+            match hup.as_mut() {
+                Some(h) => {
+                    h.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let hangup = std::future::pending::<()>();
+        let reason = tokio::select! {
+            () = hangup => "SIGHUP",
+            _ = tick.tick() => {
+                if every.is_zero() {
+                    continue;
+                }
+                let now = crate::flows::folder_fingerprint(&dir);
+                if now == last {
+                    continue;
+                }
+                "file change"
+            }
+        };
+        let f = flows.clone();
+        match tokio::task::spawn_blocking(move || f.reload_now()).await {
+            Ok(report) => tracing::info!(
+                reason,
+                activated = report.activated.len(),
+                refused = report.refused.len(),
+                "flows reloaded"
+            ),
+            Err(e) => tracing::error!(error = %e, "flow reload failed"),
+        }
+        last = crate::flows::folder_fingerprint(&dir);
+    }
 }
 
 async fn shutdown_signal() {

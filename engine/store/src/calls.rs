@@ -33,6 +33,8 @@ pub struct CallFinal {
     pub keypresses: String,
     pub trail: Vec<TrailItem>,
     pub media_stats: Option<serde_json::Value>,
+    /// Values the flow recorded (e.g. a survey's `rating`), by name.
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 /// A call record as stored.
@@ -56,6 +58,13 @@ pub struct CallRecord {
     pub keypresses: String,
     pub trail: Vec<TrailItem>,
     pub media_stats: Option<serde_json::Value>,
+    pub verified: Option<bool>,
+    pub verify_method: Option<String>,
+    pub verify_attempts: Option<i64>,
+    pub customer_id: Option<String>,
+    pub queue: Option<String>,
+    pub rating: Option<i64>,
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 /// One write to the call records, as the engine produces them while calls run.
@@ -72,6 +81,19 @@ pub enum CallWrite {
         trail: Vec<TrailItem>,
     },
     Final(CallFinal),
+    /// The outcome of identity verification (may come before the call ends; the last one wins).
+    Verification {
+        id: CallId,
+        verified: bool,
+        method: String,
+        attempts: u32,
+        customer_id: Option<String>,
+    },
+    /// The queue the flow handed the call to.
+    Queue {
+        id: CallId,
+        queue: String,
+    },
 }
 
 /// One page of the call list, newest first.
@@ -84,7 +106,8 @@ pub struct CallQuery {
 }
 
 const COLUMNS: &str = "id, sip_call_id, from_uri, from_user, to_uri, to_user, source_addr, node_id, flow, \
-    flow_version, started_at, answered_at, ended_at, end_reason, hangup_by, keypresses, trail, media_stats";
+    flow_version, started_at, answered_at, ended_at, end_reason, hangup_by, keypresses, trail, media_stats, \
+    verified, verify_method, verify_attempts, customer_id, queue, rating, fields";
 
 fn encode_trail(trail: &[TrailItem]) -> String {
     // Serializing plain enums of strings and integers cannot fail.
@@ -96,7 +119,18 @@ const INSERT_SQL: &str = "INSERT INTO calls (id, sip_call_id, from_uri, from_use
 const ANSWERED_SQL: &str = "UPDATE calls SET answered_at = $1 WHERE id = $2 AND answered_at IS NULL";
 const PROGRESS_SQL: &str = "UPDATE calls SET keypresses = $1, trail = $2 WHERE id = $3 AND ended_at IS NULL";
 const FINAL_SQL: &str = "UPDATE calls SET ended_at = $1, end_reason = $2, hangup_by = $3, keypresses = $4, \
-    trail = $5, media_stats = $6 WHERE id = $7 AND ended_at IS NULL";
+    trail = $5, media_stats = $6, rating = $7, fields = $8 WHERE id = $9 AND ended_at IS NULL";
+const VERIFICATION_SQL: &str = "UPDATE calls SET verified = $1, verify_method = $2, verify_attempts = $3, \
+    customer_id = $4 WHERE id = $5";
+const QUEUE_SQL: &str = "UPDATE calls SET queue = $1 WHERE id = $2";
+
+/// A survey rating is a keypad answer from 1 to 5; anything else stays only in `fields`.
+fn rating_of(fields: &std::collections::BTreeMap<String, String>) -> Option<i64> {
+    fields
+        .get("rating")
+        .and_then(|r| r.trim().parse::<i64>().ok())
+        .filter(|r| (1..=5).contains(r))
+}
 
 /// Runs one write on any executor (a pool or an open transaction) of either backend.
 macro_rules! run_write {
@@ -141,7 +175,30 @@ macro_rules! run_write {
                 .bind(&fin.keypresses)
                 .bind(encode_trail(&fin.trail))
                 .bind(fin.media_stats.as_ref().map(ToString::to_string))
+                .bind(rating_of(&fin.fields))
+                .bind(serde_json::to_string(&fin.fields).unwrap_or_else(|_| "{}".to_owned()))
                 .bind(fin.id.to_string())
+                .execute($exec)
+                .await?
+                .rows_affected(),
+            CallWrite::Verification {
+                id,
+                verified,
+                method,
+                attempts,
+                customer_id,
+            } => sqlx::query(VERIFICATION_SQL)
+                .bind(i64::from(*verified))
+                .bind(method)
+                .bind(i64::from(*attempts))
+                .bind(customer_id)
+                .bind(id.to_string())
+                .execute($exec)
+                .await?
+                .rows_affected(),
+            CallWrite::Queue { id, queue } => sqlx::query(QUEUE_SQL)
+                .bind(queue)
+                .bind(id.to_string())
                 .execute($exec)
                 .await?
                 .rows_affected(),
@@ -283,6 +340,12 @@ where
         column: "trail",
         source,
     })?;
+    let fields: String = row.try_get("fields")?;
+    let fields = serde_json::from_str(&fields).map_err(|source| StoreError::Corrupt {
+        column: "fields",
+        source,
+    })?;
+    let verified: Option<i64> = row.try_get("verified")?;
     let stats: Option<String> = row.try_get("media_stats")?;
     let media_stats = match stats {
         Some(s) => Some(serde_json::from_str(&s).map_err(|source| StoreError::Corrupt {
@@ -310,5 +373,12 @@ where
         keypresses: row.try_get("keypresses")?,
         trail,
         media_stats,
+        verified: verified.map(|v| v != 0),
+        verify_method: row.try_get("verify_method")?,
+        verify_attempts: row.try_get("verify_attempts")?,
+        customer_id: row.try_get("customer_id")?,
+        queue: row.try_get("queue")?,
+        rating: row.try_get("rating")?,
+        fields,
     })
 }

@@ -17,10 +17,14 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod calls;
+mod customers;
 mod error;
+mod flows;
 
 pub use calls::{CallFinal, CallQuery, CallRecord, CallWrite, MAX_LIST_LIMIT, NewCall};
+pub use customers::{Customer, MAX_PHONES, normalize_phone};
 pub use error::StoreError;
+pub use flows::{FlowVersion, MAX_FLOW_SOURCE};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! (`CI` set) an unreachable server fails the test; elsewhere the PostgreSQL half is skipped with a message.
 #![allow(clippy::unwrap_used)] // tests
 
-use hotline_store::{CallFinal, CallQuery, CallWrite, NewCall, Store, StoreError};
+use hotline_store::{CallFinal, CallQuery, CallWrite, Customer, FlowVersion, NewCall, Store, StoreError};
 use model::{CallId, EndReason, TrailItem};
 
 fn new_call(n: u64) -> NewCall {
@@ -101,6 +101,7 @@ async fn lifecycle(store: &Store) {
         keypresses: "12#".into(),
         trail: trail.clone(),
         media_stats: Some(serde_json::json!({"packets_received": 250})),
+        fields: Default::default(),
     };
     assert!(store.finalize_call(&fin).await.unwrap());
     // Finalizing twice changes nothing.
@@ -217,6 +218,7 @@ async fn batched_writes(store: &Store) {
         keypresses: "9".into(),
         trail: vec![],
         media_stats: None,
+        fields: Default::default(),
     };
     store
         .apply(&[
@@ -260,5 +262,143 @@ async fn postgres_batches_are_atomic() {
         return;
     };
     batched_writes(&store).await;
+    drop_postgres(store, &name).await;
+}
+
+async fn identity_survey_and_queue(store: &Store) {
+    let call = new_call(60);
+    let mut fields = std::collections::BTreeMap::new();
+    fields.insert("rating".to_owned(), "4".to_owned());
+    fields.insert("comment_code".to_owned(), "12".to_owned());
+    store
+        .apply(&[
+            CallWrite::Insert(call.clone()),
+            CallWrite::Verification {
+                id: call.id,
+                verified: true,
+                method: "keyed_id".into(),
+                attempts: 2,
+                customer_id: Some("C-1001".into()),
+            },
+            CallWrite::Queue {
+                id: call.id,
+                queue: "support".into(),
+            },
+            CallWrite::Final(CallFinal {
+                id: call.id,
+                ended_at_ms: call.started_at_ms + 10,
+                end_reason: EndReason::FlowHangup,
+                hangup_by: EndReason::FlowHangup.hangup_by(),
+                keypresses: "2".into(),
+                trail: vec![],
+                media_stats: None,
+                fields,
+            }),
+        ])
+        .await
+        .unwrap();
+    let rec = store.get_call(&call.id.to_string()).await.unwrap().unwrap();
+    assert_eq!(rec.verified, Some(true));
+    assert_eq!(rec.verify_method.as_deref(), Some("keyed_id"));
+    assert_eq!(rec.verify_attempts, Some(2));
+    assert_eq!(rec.customer_id.as_deref(), Some("C-1001"));
+    assert_eq!(rec.queue.as_deref(), Some("support"));
+    assert_eq!(rec.rating, Some(4));
+    assert_eq!(rec.fields.get("comment_code").map(String::as_str), Some("12"));
+    // A rating outside 1-5 is kept as a field, not as the rating.
+    let other = new_call(61);
+    let mut bad = std::collections::BTreeMap::new();
+    bad.insert("rating".to_owned(), "6".to_owned());
+    store.insert_call(&other).await.unwrap();
+    store
+        .finalize_call(&CallFinal {
+            id: other.id,
+            ended_at_ms: other.started_at_ms + 1,
+            end_reason: EndReason::CallerHangup,
+            hangup_by: EndReason::CallerHangup.hangup_by(),
+            keypresses: String::new(),
+            trail: vec![],
+            media_stats: None,
+            fields: bad,
+        })
+        .await
+        .unwrap();
+    let rec = store.get_call(&other.id.to_string()).await.unwrap().unwrap();
+    assert_eq!(rec.rating, None);
+    assert_eq!(rec.verified, None, "no verification ran");
+}
+
+async fn flow_versions_and_customers(store: &Store) {
+    let v1 = FlowVersion {
+        name: "hotline".into(),
+        version: "aaa".into(),
+        file: "hotline.yaml".into(),
+        node_id: "n".into(),
+        activated_at_ms: 1,
+    };
+    let v2 = FlowVersion {
+        version: "bbb".into(),
+        activated_at_ms: 2,
+        ..v1.clone()
+    };
+    store.record_flow_version(&v1, "flow: hotline").await.unwrap();
+    store.record_flow_version(&v2, "flow: hotline # 2").await.unwrap();
+    store
+        .record_flow_version(&v1, "ignored: same version")
+        .await
+        .unwrap();
+    let versions = store.flow_versions("hotline").await.unwrap();
+    assert_eq!(
+        versions.iter().map(|v| v.version.as_str()).collect::<Vec<_>>(),
+        ["bbb", "aaa"]
+    );
+    assert_eq!(
+        store.flow_source("hotline", "aaa").await.unwrap().as_deref(),
+        Some("flow: hotline")
+    );
+
+    let c = Customer {
+        id: "C-1001".into(),
+        name: "Ada".into(),
+        phones: vec!["+1 (555) 123-0001".into(), "+15559990000".into()],
+        attributes: [("tier".to_owned(), "gold".to_owned())].into(),
+    };
+    store.upsert_customer(&c).await.unwrap();
+    let by_phone = store.customer_by_phone("+15551230001").await.unwrap().unwrap();
+    assert_eq!(by_phone.id, "C-1001");
+    assert_eq!(
+        by_phone.phones,
+        vec!["+15551230001".to_owned(), "+15559990000".to_owned()]
+    );
+    assert_eq!(by_phone.attributes.get("tier").map(String::as_str), Some("gold"));
+    assert!(store.customer_by_id("C-404").await.unwrap().is_none());
+    assert!(store.customer_by_phone("+10000000000").await.unwrap().is_none());
+    // Replacing a customer replaces their phones.
+    store
+        .upsert_customer(&Customer {
+            phones: vec!["+15550000002".into()],
+            ..c
+        })
+        .await
+        .unwrap();
+    assert!(store.customer_by_phone("+15551230001").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn sqlite_identity_flows_and_customers() {
+    let (store, dir) = sqlite_store().await;
+    identity_survey_and_queue(&store).await;
+    flow_versions_and_customers(&store).await;
+    store.close().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn postgres_identity_flows_and_customers() {
+    let Some((store, name)) = postgres_store().await else {
+        return;
+    };
+    identity_survey_and_queue(&store).await;
+    flow_versions_and_customers(&store).await;
     drop_postgres(store, &name).await;
 }

@@ -109,6 +109,7 @@ fn main() {
                        requests_per_source_per_sec: 1000000, shard_queue: 65536}\n"
             .into(),
         rtp_port_count: Some(4000),
+        flows: Some(tools::workspace_root().join("ivr-flows")),
         ..Default::default()
     });
     let (mut uas, uas_port) = sipp_uas();

@@ -289,7 +289,14 @@ impl<'de> Deserializer<'de> for YamlDe<'de> {
         let mark = self.node.mark;
         let result = match &self.node.value {
             Value::Scalar { text, .. } => visitor.visit_enum(UnitVariant { name: text, mark }),
-            _ => Err(de::Error::invalid_type(self.unexpected(), &visitor)),
+            Value::Map(entries) => match entries.as_slice() {
+                [entry] => visitor.visit_enum(MapVariant { entry }),
+                _ => Err(de::Error::invalid_length(
+                    entries.len(),
+                    &"a mapping with exactly one key",
+                )),
+            },
+            Value::Seq(_) => Err(de::Error::invalid_type(self.unexpected(), &visitor)),
         };
         result.map_err(at(mark))
     }
@@ -438,6 +445,55 @@ impl<'de> VariantAccess<'de> for UnitVariant<'de> {
     }
 }
 
+/// A one-key mapping naming a variant with data: `{static: demo}`, `{wait: 3s}`.
+struct MapVariant<'a> {
+    entry: &'a Entry,
+}
+
+impl<'de> EnumAccess<'de> for MapVariant<'de> {
+    type Error = DeError;
+    type Variant = Self;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), DeError> {
+        let name = de::value::BorrowedStrDeserializer::<DeError>::new(self.entry.key.as_str());
+        let value = seed.deserialize(name).map_err(at(self.entry.key_mark))?;
+        Ok((value, self))
+    }
+}
+
+impl<'de> VariantAccess<'de> for MapVariant<'de> {
+    type Error = DeError;
+
+    fn unit_variant(self) -> Result<(), DeError> {
+        let value = &self.entry.value;
+        if value.is_null() {
+            Ok(())
+        } else {
+            Err(DeError {
+                mark: Some(value.mark),
+                message: format!("`{}` takes no value", self.entry.key),
+            })
+        }
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DeError> {
+        let value = &self.entry.value;
+        seed.deserialize(YamlDe::child(value)).map_err(at(value.mark))
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+        YamlDe::child(&self.entry.value).deserialize_seq(visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        YamlDe::child(&self.entry.value).deserialize_map(visitor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -506,6 +562,48 @@ mod tests {
         let e = de("name: a\ncount: 1\ninner:\n  x: {}\n").unwrap_err();
         assert_eq!(e.mark, Some(Mark { line: 4, col: 6 }));
         assert_eq!(e.message, "missing field `next`");
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(rename_all = "snake_case")]
+    enum Choice {
+        Plain,
+        Named(String),
+        Pair { a: u32 },
+    }
+
+    fn choice(src: &str) -> Result<Vec<Choice>, DeError> {
+        let mut problems = Vec::new();
+        let root = yaml::parse(src, &mut problems).unwrap();
+        from_yaml(&root, &[])
+    }
+
+    #[test]
+    fn enums_read_a_scalar_or_a_one_key_mapping() {
+        assert_eq!(
+            choice("[plain, {named: x}, {pair: {a: 1}}, {plain: ~}]").unwrap(),
+            [
+                Choice::Plain,
+                Choice::Named("x".into()),
+                Choice::Pair { a: 1 },
+                Choice::Plain
+            ]
+        );
+        let e = choice("- {nmed: x}\n").unwrap_err();
+        assert_eq!(e.mark, Some(Mark { line: 1, col: 4 }));
+        assert!(e.message.starts_with("unknown variant `nmed`"), "{}", e.message);
+        let e = choice("- {named: x, plain: ~}\n").unwrap_err();
+        assert_eq!(e.mark, Some(Mark { line: 1, col: 3 }));
+        assert_eq!(
+            e.message,
+            "invalid length 2, expected a mapping with exactly one key"
+        );
+        let e = choice("- {plain: 1}\n").unwrap_err();
+        assert_eq!(e.mark, Some(Mark { line: 1, col: 11 }));
+        assert_eq!(e.message, "`plain` takes no value");
+        let e = choice("- {pair: {b: 1}}\n").unwrap_err();
+        assert_eq!(e.mark, Some(Mark { line: 1, col: 10 }));
+        assert_eq!(e.message, "missing field `a`");
     }
 
     #[test]

@@ -2,16 +2,24 @@
 //!
 //! Three passes, so that one mistake does not hide the next:
 //! 1. YAML → located tree ([`yaml`]): syntax errors, duplicate keys, size and nesting limits.
-//! 2. Tree → [`model`](crate::model) types, one node at a time ([`de`]): unknown keys, wrong
-//!    types, bad durations. A node that fails here is reported and skipped; the others go on.
-//! 3. Semantic checks and compilation: dangling targets, missing start, unreachable nodes,
-//!    loops that never wait, keypad keys, patterns, digit bounds, prompts, variables, limits.
+//! 2. Tree → [`model`](crate::model) types, one node (and one test) at a time ([`de`]): unknown
+//!    keys, wrong types, bad durations. A node that fails here is reported and skipped; the
+//!    others go on.
+//! 3. Semantic checks and compilation ([`node`], [`when`], [`spec`]): dangling targets, missing
+//!    start, unreachable nodes, loops that never wait, keypad keys, patterns, digit bounds,
+//!    prompts, static lists, subflows, variables, time zones, calendars, conditions, tests and
+//!    limits.
 //!
 //! All problems are returned at once, sorted by position, each as `file:line:col: message`.
 
 mod de;
+mod node;
+mod spec;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_language;
+mod when;
 pub(crate) mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,37 +27,75 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
-use media::Digit;
+use jiff::tz::TimeZone;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
+use self::node::NodeCtx;
 use self::yaml::{Located, Value, Yaml};
 use crate::diagnostic::{Diagnostic, Mark, Problem};
-use crate::flow::{self, CNode, Flow, Kind, MenuChoice, NodeId};
-use crate::limits::{MAX_DIGITS, MAX_FILE_SIZE, MAX_MENU_OPTIONS, MAX_NAME_LEN, MAX_NODES, MAX_RETRIES};
-use crate::model::{self, FlowFile, Node};
-use crate::template::{BUILTIN_VARIABLES, Template, is_variable_name};
+use crate::flow::{CNode, Calendar, Flow, Kind, NodeId};
+use crate::limits::{MAX_FILE_SIZE, MAX_NAME_LEN, MAX_NODES};
+use crate::model::{FlowFile, Node};
+use crate::template::{BUILTIN_VARIABLES, is_variable_name};
 
-/// Default `min_digits` of a collect node.
+/// Default `min_digits` of collect and verify_identity nodes.
 pub const DEFAULT_MIN_DIGITS: u32 = 1;
-/// Default `first_digit_timeout` of a collect node.
+/// Default `first_digit_timeout` of collect and verify_identity nodes.
 pub const DEFAULT_FIRST_DIGIT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Default `inter_digit_timeout` of a collect node.
+/// Default `inter_digit_timeout` of collect and verify_identity nodes.
 pub const DEFAULT_INTER_DIGIT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Default `timeout` of a menu node.
 pub const DEFAULT_MENU_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default `retries` of collect and menu nodes.
 pub const DEFAULT_RETRIES: u32 = 2;
+/// Default `attempts` of a verify_identity node.
+pub const DEFAULT_ATTEMPTS: u32 = 3;
+/// Default `timeout` of an http node and of an HTTP lookup (per attempt).
+pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(3);
 /// Default `reason` of a hangup node.
 pub const DEFAULT_HANGUP_REASON: &str = "hangup";
 
-/// Loads and checks a flow from its text. `file` names it in diagnostics; `prompts` says
-/// whether a prompt name exists in the prompt catalog.
-pub fn load_str(source: &str, file: &str, prompts: &dyn Fn(&str) -> bool) -> Result<Flow, Vec<Diagnostic>> {
-    Loader::new(file, prompts, true).load(source)
+/// What the loader may ask the engine about names a flow uses. Each function says whether a
+/// name exists: a prompt in the prompt catalog, a static list in the config's `directory:`, a
+/// flow (by its `flow:` name) in the set being loaded. A name that does not exist is an error
+/// at the value that uses it.
+#[derive(Clone, Copy)]
+pub struct LoadContext<'a> {
+    pub prompts: &'a dyn Fn(&str) -> bool,
+    pub static_lists: &'a dyn Fn(&str) -> bool,
+    pub flows: &'a dyn Fn(&str) -> bool,
+}
+
+fn any_name(_: &str) -> bool {
+    true
+}
+
+impl LoadContext<'static> {
+    /// Accepts every prompt, static list and flow name: for tools and tests that check a flow
+    /// on its own.
+    pub fn permissive() -> Self {
+        Self {
+            prompts: &any_name,
+            static_lists: &any_name,
+            flows: &any_name,
+        }
+    }
+}
+
+impl std::fmt::Debug for LoadContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadContext").finish_non_exhaustive()
+    }
+}
+
+/// Loads and checks a flow from its text. `file` names it in diagnostics.
+pub fn load_str(source: &str, file: &str, ctx: &LoadContext<'_>) -> Result<Flow, Vec<Diagnostic>> {
+    Loader::new(file, ctx, true).load(source)
 }
 
 /// Reads and loads a flow file (at most [`MAX_FILE_SIZE`] bytes of UTF-8).
-pub fn load_file(path: &Path, prompts: &dyn Fn(&str) -> bool) -> Result<Flow, Vec<Diagnostic>> {
+pub fn load_file(path: &Path, ctx: &LoadContext<'_>) -> Result<Flow, Vec<Diagnostic>> {
     let file = path.display().to_string();
     let fail = |mark: Mark, problem: Problem| Err(vec![diagnostic(&file, mark, &problem)]);
     let mut bytes = Vec::new();
@@ -70,7 +116,7 @@ pub fn load_file(path: &Path, prompts: &dyn Fn(&str) -> bool) -> Result<Flow, Ve
         );
     }
     match String::from_utf8(bytes) {
-        Ok(text) => load_str(&text, &file, prompts),
+        Ok(text) => load_str(&text, &file, ctx),
         Err(e) => {
             let valid = e
                 .as_bytes()
@@ -92,16 +138,16 @@ pub fn load_file(path: &Path, prompts: &dyn Fn(&str) -> bool) -> Result<Flow, Ve
 #[cfg(test)]
 pub(crate) fn load_str_without_loop_check(
     source: &str,
-    prompts: &dyn Fn(&str) -> bool,
+    ctx: &LoadContext<'_>,
 ) -> Result<Flow, Vec<Diagnostic>> {
-    Loader::new("test.yaml", prompts, false).load(source)
+    Loader::new("test.yaml", ctx, false).load(source)
 }
 
-fn clamp(n: usize) -> u32 {
+pub(crate) fn clamp(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-fn diagnostic(file: &str, mark: Mark, problem: &Problem) -> Diagnostic {
+pub(crate) fn diagnostic(file: &str, mark: Mark, problem: &Problem) -> Diagnostic {
     Diagnostic {
         file: file.to_owned(),
         line: mark.line,
@@ -110,50 +156,77 @@ fn diagnostic(file: &str, mark: Mark, problem: &Problem) -> Diagnostic {
     }
 }
 
-/// The top level, without the nodes (those are read one by one).
+/// The top level. Everything but `flow` and `start` is read piece by piece from the tree, so
+/// that a mistake in one piece does not hide the others; here they are only checked for shape.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[expect(dead_code, reason = "the ignored pieces are read from the tree")]
 struct Header {
     flow: String,
+    #[serde(default)]
+    timezone: serde::de::IgnoredAny,
+    #[serde(default)]
+    calendars: serde::de::IgnoredAny,
+    #[serde(default)]
+    variables: serde::de::IgnoredAny,
     start: String,
-    #[expect(dead_code, reason = "only checked for presence; nodes are read from the tree")]
     nodes: serde::de::IgnoredAny,
+    #[serde(default)]
+    tests: serde::de::IgnoredAny,
 }
 
 /// A node as read from the tree.
-struct Parsed<'t> {
-    name: &'t str,
-    key_mark: Mark,
-    tree: &'t Yaml,
-    node: Option<Node>,
+pub(crate) struct Parsed<'t> {
+    pub(crate) name: &'t str,
+    pub(crate) key_mark: Mark,
+    pub(crate) tree: &'t Yaml,
+    pub(crate) node: Option<Node>,
 }
 
-struct Loader<'a> {
-    file: &'a str,
-    prompts: &'a dyn Fn(&str) -> bool,
+pub(crate) struct Loader<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) ctx: &'a LoadContext<'a>,
     check_loops: bool,
-    problems: Vec<Located>,
+    pub(crate) problems: Vec<Located>,
 }
 
-fn mark_at(tree: &Yaml, key: &str) -> Mark {
+pub(crate) fn mark_at(tree: &Yaml, key: &str) -> Mark {
     tree.get(key).map_or(tree.mark, |v| v.mark)
 }
 
-fn key_mark_at(tree: &Yaml, key: &str) -> Mark {
+pub(crate) fn key_mark_at(tree: &Yaml, key: &str) -> Mark {
     tree.entry(key).map_or(tree.mark, |e| e.key_mark)
 }
 
+/// The mark of the `index`th item of the sequence under `key` (else of `key`'s value).
+pub(crate) fn item_mark(tree: &Yaml, key: &str, index: usize) -> Mark {
+    tree.get(key).map_or(tree.mark, |list| {
+        list.index(index).map_or(list.mark, |item| item.mark)
+    })
+}
+
+/// Everything the top level declares besides nodes.
+#[derive(Default)]
+pub(crate) struct Declarations {
+    pub(crate) time_zone: Option<TimeZone>,
+    pub(crate) timezone_name: Option<String>,
+    pub(crate) calendars: BTreeMap<String, Vec<String>>,
+    pub(crate) compiled_calendars: Vec<Calendar>,
+    pub(crate) calendar_ids: BTreeMap<String, usize>,
+    pub(crate) variables: BTreeMap<String, String>,
+}
+
 impl<'a> Loader<'a> {
-    fn new(file: &'a str, prompts: &'a dyn Fn(&str) -> bool, check_loops: bool) -> Self {
+    fn new(file: &'a str, ctx: &'a LoadContext<'a>, check_loops: bool) -> Self {
         Self {
             file,
-            prompts,
+            ctx,
             check_loops,
             problems: Vec::new(),
         }
     }
 
-    fn report(&mut self, mark: Mark, problem: Problem) {
+    pub(crate) fn report(&mut self, mark: Mark, problem: Problem) {
         self.problems.push((mark, problem));
     }
 
@@ -166,6 +239,29 @@ impl<'a> Loader<'a> {
         out.sort();
         out.dedup();
         out
+    }
+
+    /// Deserializes one piece; a problem is reported (as `wrap` of the message) and `None`
+    /// comes back.
+    pub(crate) fn piece<T: DeserializeOwned>(
+        &mut self,
+        tree: &Yaml,
+        skip: &[&str],
+        fallback: Mark,
+        wrap: impl FnOnce(String) -> Problem,
+    ) -> Option<T> {
+        match de::from_yaml::<T>(tree, skip) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                // A missing field is reported at the fallback (a name), not at the mapping.
+                let mark = match e.mark {
+                    Some(m) if m != tree.mark => m,
+                    _ => fallback,
+                };
+                self.report(mark, wrap(e.message));
+                None
+            }
+        }
     }
 
     fn load(mut self, source: &str) -> Result<Flow, Vec<Diagnostic>> {
@@ -196,6 +292,7 @@ impl<'a> Loader<'a> {
         if let Some(h) = &header {
             self.check_name("flow", &h.flow, mark_at(&root, "flow"));
         }
+        let decls = self.declarations(&root);
 
         // Pass 2: nodes, one by one.
         let mut parsed = Vec::new();
@@ -239,16 +336,19 @@ impl<'a> Loader<'a> {
             .enumerate()
             .map(|(i, p)| (p.name, NodeId(clamp(i))))
             .collect();
-        let known_vars = known_variables(&parsed);
+        let known_vars = known_variables(&parsed, &decls);
         let mut compiled = Vec::with_capacity(parsed.len());
         let mut edges = Vec::with_capacity(parsed.len());
         let mut waits = Vec::with_capacity(parsed.len());
+        let mut subflows = Vec::new();
         for p in &parsed {
             self.check_name("node", p.name, p.key_mark);
             let mut ctx = NodeCtx {
                 loader: &mut self,
                 ids: &ids,
                 known_vars: &known_vars,
+                decls: &decls,
+                subflows: &mut subflows,
                 edges: Vec::new(),
             };
             let kind = p.node.as_ref().map(|node| ctx.compile(p.tree, node));
@@ -284,6 +384,8 @@ impl<'a> Loader<'a> {
         if self.check_loops {
             self.check_loops(&parsed, &edges, &waits);
         }
+        let subflow_names: BTreeSet<String> = subflows.iter().map(|s| s.name.clone()).collect();
+        let (tests, test_models) = spec::tests(&mut self, &root, &ids, &subflow_names);
 
         let (Some(header), Some(start), true) = (header, start, self.problems.is_empty()) else {
             return Err(self.finish());
@@ -301,17 +403,73 @@ impl<'a> Loader<'a> {
             model_nodes.insert(p.name.to_owned(), node);
         }
         Ok(Flow {
-            version: flow::content_hash(source),
+            version: crate::flow::content_hash(source),
             source_file: self.file.to_owned(),
+            name_mark: mark_at(&root, "flow"),
             start,
             nodes,
             model: FlowFile {
                 flow: header.flow.clone(),
+                timezone: decls.timezone_name,
+                calendars: decls.calendars,
+                variables: decls.variables.clone(),
                 start: header.start,
                 nodes: model_nodes,
+                tests: test_models,
             },
             name: header.flow,
+            time_zone: decls.time_zone,
+            calendars: decls.compiled_calendars,
+            initial: decls.variables.into_iter().collect(),
+            subflows,
+            tests,
         })
+    }
+
+    /// `timezone`, `calendars` and `variables`.
+    fn declarations(&mut self, root: &Yaml) -> Declarations {
+        let mut decls = Declarations::default();
+        if let Some(tree) = root.get("timezone").filter(|t| !t.is_null()) {
+            if let Some(name) = self.piece::<String>(tree, &[], tree.mark, Problem::Shape) {
+                match TimeZone::get(&name) {
+                    Ok(tz) => decls.time_zone = Some(tz),
+                    Err(_) => self.report(tree.mark, Problem::UnknownTimeZone { name: name.clone() }),
+                }
+                decls.timezone_name = Some(name);
+            }
+        }
+        if let Some(tree) = root.get("calendars").filter(|t| !t.is_null()) {
+            if let Some(calendars) =
+                self.piece::<BTreeMap<String, Vec<String>>>(tree, &[], tree.mark, Problem::Shape)
+            {
+                // In file order, so that ids follow the file.
+                if let Value::Map(entries) = &tree.value {
+                    for entry in entries {
+                        let Some(dates) = calendars.get(&entry.key) else {
+                            continue;
+                        };
+                        self.check_name("calendar", &entry.key, entry.key_mark);
+                        let calendar = when::calendar(self, &entry.value, dates);
+                        decls
+                            .calendar_ids
+                            .insert(entry.key.clone(), decls.compiled_calendars.len());
+                        decls.compiled_calendars.push(calendar);
+                    }
+                }
+                decls.calendars = calendars;
+            }
+        }
+        if let Some(tree) = root.get("variables").filter(|t| !t.is_null()) {
+            if let Some(vars) = self.piece::<BTreeMap<String, String>>(tree, &[], tree.mark, Problem::Shape) {
+                if let Value::Map(entries) = &tree.value {
+                    for entry in entries {
+                        self.check_variable(&entry.key, entry.key_mark);
+                    }
+                }
+                decls.variables = vars;
+            }
+        }
+        decls
     }
 
     /// Reads one node: dispatches on `type`, then deserializes that kind's struct.
@@ -341,13 +499,24 @@ impl<'a> Loader<'a> {
             _ => "",
         };
         let skip = &["type"];
-        let result = match kind_name {
-            "play" => de::from_yaml(tree, skip).map(Node::Play),
-            "collect" => de::from_yaml(tree, skip).map(Node::Collect),
-            "menu" => de::from_yaml(tree, skip).map(Node::Menu),
-            "goto" => de::from_yaml(tree, skip).map(Node::Goto),
-            "set" => de::from_yaml(tree, skip).map(Node::Set),
-            "hangup" => de::from_yaml(tree, skip).map(Node::Hangup),
+        let wrap = |message| Problem::NodeShape {
+            node: name.to_owned(),
+            message,
+        };
+        match kind_name {
+            "play" => self.piece(tree, skip, key_mark, wrap).map(Node::Play),
+            "menu" => self.piece(tree, skip, key_mark, wrap).map(Node::Menu),
+            "collect" => self.piece(tree, skip, key_mark, wrap).map(Node::Collect),
+            "verify_identity" => self.piece(tree, skip, key_mark, wrap).map(Node::VerifyIdentity),
+            "http" => self.piece(tree, skip, key_mark, wrap).map(Node::Http),
+            "set" => self.piece(tree, skip, key_mark, wrap).map(Node::Set),
+            "switch" => self.piece(tree, skip, key_mark, wrap).map(Node::Switch),
+            "enqueue" => self.piece(tree, skip, key_mark, wrap).map(Node::Enqueue),
+            "transfer" => self.piece(tree, skip, key_mark, wrap).map(Node::Transfer),
+            "goto" => self.piece(tree, skip, key_mark, wrap).map(Node::Goto),
+            "subflow" => self.piece(tree, skip, key_mark, wrap).map(Node::Subflow),
+            "return" => self.piece(tree, skip, key_mark, wrap).map(Node::Return),
+            "hangup" => self.piece(tree, skip, key_mark, wrap).map(Node::Hangup),
             _ => {
                 self.report(
                     kind.mark,
@@ -356,30 +525,12 @@ impl<'a> Loader<'a> {
                         expected: expected(),
                     },
                 );
-                return None;
-            }
-        };
-        match result {
-            Ok(node) => Some(node),
-            Err(e) => {
-                // A missing field is reported at the node's name, not at its first key.
-                let mark = match e.mark {
-                    Some(m) if m != tree.mark => m,
-                    _ => key_mark,
-                };
-                self.report(
-                    mark,
-                    Problem::NodeShape {
-                        node: name.to_owned(),
-                        message: e.message,
-                    },
-                );
                 None
             }
         }
     }
 
-    fn check_name(&mut self, what: &'static str, name: &str, mark: Mark) {
+    pub(crate) fn check_name(&mut self, what: &'static str, name: &str, mark: Mark) {
         let len = name.chars().count();
         if len > MAX_NAME_LEN {
             self.report(
@@ -399,6 +550,27 @@ impl<'a> Loader<'a> {
                 mark,
                 Problem::InvalidName {
                     what,
+                    name: name.to_owned(),
+                },
+            );
+        }
+    }
+
+    pub(crate) fn check_variable(&mut self, name: &str, mark: Mark) {
+        let len = name.chars().count();
+        if len > MAX_NAME_LEN {
+            self.report(
+                mark,
+                Problem::NameTooLong {
+                    what: "variable",
+                    len,
+                    limit: MAX_NAME_LEN,
+                },
+            );
+        } else if !is_variable_name(name) {
+            self.report(
+                mark,
+                Problem::InvalidVariable {
                     name: name.to_owned(),
                 },
             );
@@ -486,7 +658,7 @@ impl<'a> Loader<'a> {
 }
 
 /// Tarjan's algorithm, iterative. Components come out in reverse topological order.
-fn strongly_connected(succ: &[Vec<usize>]) -> Vec<Vec<usize>> {
+pub(crate) fn strongly_connected(succ: &[Vec<usize>]) -> Vec<Vec<usize>> {
     let n = succ.len();
     let mut index: Vec<Option<usize>> = vec![None; n];
     let mut low = vec![0; n];
@@ -552,379 +724,43 @@ fn loose_targets(tree: &Yaml, ids: &BTreeMap<&str, NodeId>, out: &mut Vec<NodeId
     }
 }
 
-/// Variables some node assigns, plus the built-ins.
-fn known_variables(parsed: &[Parsed<'_>]) -> BTreeSet<String> {
-    let mut vars: BTreeSet<String> = BUILTIN_VARIABLES.iter().map(|v| (*v).to_owned()).collect();
+/// Variables set by verify_identity (besides `customer_<attribute>`).
+pub(crate) const VERIFY_VARIABLES: [&str; 4] = ["verified", "verify_method", "customer_id", "ani_match"];
+
+/// Variables some node assigns, the declared ones, and the built-ins. With a verify_identity
+/// node, every `customer_<attribute>` counts as known too.
+pub(crate) struct KnownVariables {
+    names: BTreeSet<String>,
+    customer_attributes: bool,
+}
+
+impl KnownVariables {
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.names.contains(name) || (self.customer_attributes && name.starts_with("customer_"))
+    }
+}
+
+fn known_variables(parsed: &[Parsed<'_>], decls: &Declarations) -> KnownVariables {
+    let mut names: BTreeSet<String> = BUILTIN_VARIABLES.iter().map(|v| (*v).to_owned()).collect();
+    names.extend(decls.variables.keys().cloned());
+    let mut customer_attributes = false;
     for node in parsed.iter().filter_map(|p| p.node.as_ref()) {
         match node {
             Node::Collect(c) => {
-                vars.insert(c.variable.clone());
+                names.insert(c.variable.clone());
             }
-            Node::Menu(m) => vars.extend(m.variable.clone()),
-            Node::Set(s) => vars.extend(s.variables.keys().cloned()),
-            Node::Play(_) | Node::Goto(_) | Node::Hangup(_) => {}
-        }
-    }
-    vars
-}
-
-/// Checks and compiles one node.
-struct NodeCtx<'l, 'a> {
-    loader: &'l mut Loader<'a>,
-    ids: &'l BTreeMap<&'l str, NodeId>,
-    known_vars: &'l BTreeSet<String>,
-    /// Targets that resolved, for the graph checks.
-    edges: Vec<NodeId>,
-}
-
-impl NodeCtx<'_, '_> {
-    fn report(&mut self, mark: Mark, problem: Problem) {
-        self.loader.report(mark, problem);
-    }
-
-    /// Resolves a target name. A dangling one is reported; the returned id is then a
-    /// placeholder that is never run (the load fails).
-    fn target(&mut self, name: &str, mark: Mark) -> NodeId {
-        match self.ids.get(name) {
-            Some(&id) => {
-                self.edges.push(id);
-                id
+            Node::Menu(m) => names.extend(m.variable.clone()),
+            Node::Set(s) => names.extend(s.variables.keys().cloned()),
+            Node::Http(h) => names.extend(h.map.keys().cloned()),
+            Node::VerifyIdentity(_) => {
+                names.extend(VERIFY_VARIABLES.iter().map(|v| (*v).to_owned()));
+                customer_attributes = true;
             }
-            None => {
-                self.report(
-                    mark,
-                    Problem::UnknownNode {
-                        target: name.to_owned(),
-                    },
-                );
-                NodeId(0)
-            }
+            _ => {}
         }
     }
-
-    fn prompt(&mut self, name: &str, mark: Mark) {
-        let len = name.chars().count();
-        if len > MAX_NAME_LEN {
-            self.report(
-                mark,
-                Problem::NameTooLong {
-                    what: "prompt",
-                    len,
-                    limit: MAX_NAME_LEN,
-                },
-            );
-        } else if !(self.loader.prompts)(name) {
-            self.report(
-                mark,
-                Problem::UnknownPrompt {
-                    name: name.to_owned(),
-                },
-            );
-        }
+    KnownVariables {
+        names,
+        customer_attributes,
     }
-
-    fn optional_prompt(&mut self, tree: &Yaml, key: &str, name: Option<&String>) -> Option<String> {
-        let name = name?;
-        self.prompt(name, mark_at(tree, key));
-        Some(name.clone())
-    }
-
-    fn variable(&mut self, name: &str, mark: Mark) {
-        let len = name.chars().count();
-        if len > MAX_NAME_LEN {
-            self.report(
-                mark,
-                Problem::NameTooLong {
-                    what: "variable",
-                    len,
-                    limit: MAX_NAME_LEN,
-                },
-            );
-        } else if !is_variable_name(name) {
-            self.report(
-                mark,
-                Problem::InvalidVariable {
-                    name: name.to_owned(),
-                },
-            );
-        }
-    }
-
-    fn retries(&mut self, tree: &Yaml, retries: Option<u32>) -> u32 {
-        let retries = retries.unwrap_or(DEFAULT_RETRIES);
-        if retries > MAX_RETRIES {
-            self.report(
-                mark_at(tree, "retries"),
-                Problem::RetriesRange { limit: MAX_RETRIES },
-            );
-        }
-        retries
-    }
-
-    fn compile(&mut self, tree: &Yaml, node: &Node) -> Kind {
-        match node {
-            Node::Play(p) => self.play(tree, p),
-            Node::Collect(c) => Kind::Collect(self.collect(tree, c)),
-            Node::Menu(m) => Kind::Menu(self.menu(tree, m)),
-            Node::Goto(g) => Kind::Goto {
-                target: self.target(&g.target, mark_at(tree, "target")),
-            },
-            Node::Set(s) => self.set(tree, s),
-            Node::Hangup(h) => Kind::Hangup {
-                reason: h
-                    .reason
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_HANGUP_REASON.to_owned()),
-            },
-        }
-    }
-
-    fn play(&mut self, tree: &Yaml, p: &model::PlayNode) -> Kind {
-        let prompts: Vec<(String, Mark)> = match (&p.prompt, &p.prompts) {
-            (Some(_), Some(_)) => {
-                self.report(key_mark_at(tree, "prompts"), Problem::PromptAndPrompts);
-                Vec::new()
-            }
-            (None, None) if p.say_digits.is_none() => {
-                self.report(tree.mark, Problem::NoPrompt);
-                Vec::new()
-            }
-            (None, None) => Vec::new(),
-            (Some(one), None) => vec![(one.clone(), mark_at(tree, "prompt"))],
-            (None, Some(list)) => {
-                if list.is_empty() {
-                    self.report(mark_at(tree, "prompts"), Problem::EmptyPrompts);
-                }
-                let list_tree = tree.get("prompts");
-                list.iter()
-                    .enumerate()
-                    .map(|(i, name)| {
-                        let mark = list_tree.and_then(|t| t.index(i)).map_or(tree.mark, |t| t.mark);
-                        (name.clone(), mark)
-                    })
-                    .collect()
-            }
-        };
-        for (name, mark) in &prompts {
-            self.prompt(name, *mark);
-        }
-        if let Some(var) = &p.say_digits {
-            let mark = mark_at(tree, "say_digits");
-            if !self.known_vars.contains(var) {
-                self.report(mark, Problem::UnknownVariable { name: var.clone() });
-            }
-            if let Some(missing) = DIGIT_PROMPTS.iter().find(|d| !(self.loader.prompts)(d)) {
-                self.report(
-                    mark,
-                    Problem::MissingDigitPrompt {
-                        name: (*missing).to_owned(),
-                    },
-                );
-            }
-        }
-        let next = p.next.as_ref().map(|n| self.target(n, mark_at(tree, "next")));
-        Kind::Play {
-            prompts: prompts.into_iter().map(|(n, _)| n).collect(),
-            say_digits: p.say_digits.clone(),
-            next,
-        }
-    }
-
-    fn collect(&mut self, tree: &Yaml, c: &model::CollectNode) -> flow::Collect {
-        let prompt = self.optional_prompt(tree, "prompt", c.prompt.as_ref());
-        let invalid_prompt = self.optional_prompt(tree, "invalid_prompt", c.invalid_prompt.as_ref());
-        let timeout_prompt = self.optional_prompt(tree, "timeout_prompt", c.timeout_prompt.as_ref());
-        self.variable(&c.variable, mark_at(tree, "variable"));
-        if c.max_digits == 0 || c.max_digits > MAX_DIGITS {
-            self.report(
-                mark_at(tree, "max_digits"),
-                Problem::MaxDigitsRange { limit: MAX_DIGITS },
-            );
-        }
-        let min_digits = c.min_digits.unwrap_or(DEFAULT_MIN_DIGITS);
-        if min_digits > c.max_digits {
-            let mark = tree
-                .get("min_digits")
-                .map_or_else(|| mark_at(tree, "max_digits"), |t| t.mark);
-            self.report(
-                mark,
-                Problem::MinAboveMax {
-                    min: min_digits,
-                    max: c.max_digits,
-                },
-            );
-        }
-        let terminator = c.terminator.as_ref().and_then(|t| {
-            let key = keypad_key(t);
-            if key.is_none() {
-                self.report(
-                    mark_at(tree, "terminator"),
-                    Problem::BadTerminator { key: t.clone() },
-                );
-            }
-            key
-        });
-        let pattern = c.pattern.as_ref().and_then(|p| match compile_pattern(p) {
-            Ok(re) => Some(re),
-            Err(message) => {
-                self.report(mark_at(tree, "pattern"), Problem::BadPattern(message));
-                None
-            }
-        });
-        let retries = self.retries(tree, c.retries);
-        let next = self.target(&c.next, mark_at(tree, "next"));
-        let on_fail = self.target(&c.on_fail, mark_at(tree, "on_fail"));
-        let on_timeout = match &c.on_timeout {
-            Some(t) => self.target(t, mark_at(tree, "on_timeout")),
-            None => on_fail,
-        };
-        flow::Collect {
-            prompt,
-            variable: c.variable.clone(),
-            min_digits: min_digits as usize,
-            max_digits: c.max_digits as usize,
-            terminator,
-            first_digit_timeout: c.first_digit_timeout.map_or(DEFAULT_FIRST_DIGIT_TIMEOUT, |d| d.0),
-            inter_digit_timeout: c.inter_digit_timeout.map_or(DEFAULT_INTER_DIGIT_TIMEOUT, |d| d.0),
-            retries,
-            pattern,
-            barge_in: c.barge_in.unwrap_or(true),
-            invalid_prompt,
-            timeout_prompt,
-            next,
-            on_timeout,
-            on_fail,
-        }
-    }
-
-    fn menu(&mut self, tree: &Yaml, m: &model::MenuNode) -> flow::Menu {
-        let prompt = self.optional_prompt(tree, "prompt", m.prompt.as_ref());
-        let invalid_prompt = self.optional_prompt(tree, "invalid_prompt", m.invalid_prompt.as_ref());
-        let timeout_prompt = self.optional_prompt(tree, "timeout_prompt", m.timeout_prompt.as_ref());
-        if let Some(v) = &m.variable {
-            self.variable(v, mark_at(tree, "variable"));
-        }
-        let mut options: Vec<MenuChoice> = Vec::new();
-        let options_tree = tree.get("options");
-        let entries = match options_tree.map(|t| &t.value) {
-            Some(Value::Map(entries)) => entries.as_slice(),
-            _ => &[],
-        };
-        if entries.is_empty() {
-            self.report(mark_at(tree, "options"), Problem::EmptyMenu);
-        }
-        if let Some(extra) = entries.get(MAX_MENU_OPTIONS) {
-            let count = entries.len();
-            self.report(
-                extra.key_mark,
-                Problem::TooManyOptions {
-                    count,
-                    limit: MAX_MENU_OPTIONS,
-                },
-            );
-        }
-        for entry in entries {
-            let Some(option) = m.options.get(&entry.key) else {
-                continue;
-            };
-            let next = self.target(&option.next, mark_at(&entry.value, "next"));
-            let Some(key) = keypad_key(&entry.key) else {
-                self.report(
-                    entry.key_mark,
-                    Problem::BadOptionKey {
-                        key: entry.key.clone(),
-                    },
-                );
-                continue;
-            };
-            if options.iter().any(|o| o.key == key) {
-                self.report(entry.key_mark, Problem::DuplicateOption { key: key.as_char() });
-                continue;
-            }
-            options.push(MenuChoice {
-                key,
-                label: option.label.clone(),
-                next,
-            });
-        }
-        let retries = self.retries(tree, m.retries);
-        let on_fail = self.target(&m.on_fail, mark_at(tree, "on_fail"));
-        let on_timeout = match &m.on_timeout {
-            Some(t) => self.target(t, mark_at(tree, "on_timeout")),
-            None => on_fail,
-        };
-        flow::Menu {
-            prompt,
-            options,
-            variable: m.variable.clone(),
-            timeout: m.timeout.map_or(DEFAULT_MENU_TIMEOUT, |d| d.0),
-            retries,
-            barge_in: m.barge_in.unwrap_or(true),
-            invalid_prompt,
-            timeout_prompt,
-            on_timeout,
-            on_fail,
-        }
-    }
-
-    fn set(&mut self, tree: &Yaml, s: &model::SetNode) -> Kind {
-        let vars_tree = tree.get("variables");
-        if s.variables.is_empty() {
-            self.report(mark_at(tree, "variables"), Problem::EmptySet);
-        }
-        let mut assignments = Vec::new();
-        for (name, value) in &s.variables {
-            let entry = vars_tree.and_then(|t| t.entry(name));
-            let key_mark = entry.map_or(tree.mark, |e| e.key_mark);
-            let value_mark = entry.map_or(tree.mark, |e| e.value.mark);
-            self.variable(name, key_mark);
-            match Template::parse(value) {
-                Ok(template) => {
-                    let unknown: Vec<String> = template
-                        .variables()
-                        .filter(|v| !self.known_vars.contains(*v))
-                        .map(str::to_owned)
-                        .collect();
-                    for name in unknown {
-                        self.report(value_mark, Problem::UnknownVariable { name });
-                    }
-                    assignments.push((name.clone(), template));
-                }
-                Err(problem) => self.report(value_mark, problem),
-            }
-        }
-        let next = s.next.as_ref().map(|n| self.target(n, mark_at(tree, "next")));
-        Kind::Set { assignments, next }
-    }
-}
-
-/// The prompts `say_digits` needs.
-pub(crate) const DIGIT_PROMPTS: [&str; 10] = [
-    "digit-0", "digit-1", "digit-2", "digit-3", "digit-4", "digit-5", "digit-6", "digit-7", "digit-8",
-    "digit-9",
-];
-
-/// One key of a phone keypad (`0`-`9`, `*`, `#`, `A`-`D`, letters in either case).
-fn keypad_key(text: &str) -> Option<Digit> {
-    let mut chars = text.chars();
-    match (chars.next(), chars.next()) {
-        (Some(c), None) => Digit::from_char(c),
-        _ => None,
-    }
-}
-
-/// Compiles a validation pattern, with a size limit; the error is one line.
-fn compile_pattern(pattern: &str) -> Result<regex::Regex, String> {
-    regex::RegexBuilder::new(pattern)
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| {
-            let text = e.to_string();
-            let line = text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid regex");
-            line.trim_start_matches("error: ").to_owned()
-        })
 }

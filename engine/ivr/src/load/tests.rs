@@ -1,4 +1,6 @@
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use super::*;
 use crate::limits::{MAX_MENU_OPTIONS, MAX_STRING_LEN};
@@ -30,20 +32,39 @@ pub(crate) fn known(name: &str) -> bool {
     PROMPTS.contains(&name)
 }
 
+/// Static lists the tests' engine has.
+pub(crate) fn known_list(name: &str) -> bool {
+    name == "demo"
+}
+
+/// Flows the tests' engine has.
+pub(crate) fn known_flow(name: &str) -> bool {
+    matches!(name, "hotline" | "survey" | "answer-hangup" | "sub" | "other")
+}
+
+/// The tests' engine: the demo prompts, the `demo` list, a few flows.
+pub(crate) fn ctx() -> LoadContext<'static> {
+    LoadContext {
+        prompts: &known,
+        static_lists: &known_list,
+        flows: &known_flow,
+    }
+}
+
 fn flows_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ivr-flows")
 }
 
 /// Diagnostics as printed.
 fn errors(src: &str) -> Vec<String> {
-    match load_str(src, "t.yaml", &known) {
+    match load_str(src, "t.yaml", &ctx()) {
         Ok(_) => Vec::new(),
         Err(diags) => diags.iter().map(ToString::to_string).collect(),
     }
 }
 
 fn ok(src: &str) -> Flow {
-    match load_str(src, "t.yaml", &known) {
+    match load_str(src, "t.yaml", &ctx()) {
         Ok(flow) => flow,
         Err(diags) => panic!("expected a valid flow, got {diags:#?}"),
     }
@@ -68,39 +89,125 @@ fn base_with(line: &str, replacement: &str) -> String {
     BASE.replacen(line, replacement, 1)
 }
 
+/// Every flow in `ivr-flows/`, loaded against the real prompt folder and linked as a set.
+pub(crate) fn demo_flows() -> BTreeMap<String, Arc<Flow>> {
+    let prompt_dir = flows_dir().join("prompts");
+    let prompts = |name: &str| prompt_dir.join(format!("{name}.wav")).is_file();
+    let ctx = LoadContext {
+        prompts: &prompts,
+        ..ctx()
+    };
+    let mut flows = Vec::new();
+    for file in DEMO_FILES {
+        flows.push(load_file(&flows_dir().join(file), &ctx).unwrap_or_else(|d| panic!("{d:#?}")));
+    }
+    let (linked, problems) = crate::link(flows);
+    assert!(problems.is_empty(), "{problems:#?}");
+    linked
+}
+
+const DEMO_FILES: [&str; 3] = ["hotline.yaml", "survey.yaml", "answer-hangup.yaml"];
+
+#[test]
+fn every_flow_file_is_listed_here() {
+    let mut found: Vec<String> = std::fs::read_dir(flows_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    found.sort();
+    let mut listed = DEMO_FILES.map(str::to_owned).to_vec();
+    listed.sort();
+    assert_eq!(found, listed);
+}
+
 #[test]
 fn demo_flows_load_and_match_plain_serde() {
+    let flows = demo_flows();
     for (file, name, start) in [
         ("hotline.yaml", "hotline", "greeting"),
+        ("survey.yaml", "survey", "ask_rating"),
         ("answer-hangup.yaml", "answer-hangup", "bye"),
     ] {
         let path = flows_dir().join(file);
-        let flow = load_file(&path, &known).unwrap_or_else(|d| panic!("{d:#?}"));
+        let flow = &flows[name];
         assert_eq!(flow.name(), name);
         assert_eq!(flow.start_node(), start);
         assert_eq!(flow.version().len(), 16);
         assert!(flow.source_file().ends_with(file));
         let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=schema/flow.schema.json\n"),
+            "{file} must name the schema on its first line"
+        );
         let plain: FlowFile = serde_saphyr::from_str(&text).unwrap();
         assert_eq!(flow.model(), &plain);
     }
 }
 
 #[test]
-fn hotline_flow_has_the_documented_path() {
-    let flow = load_file(&flows_dir().join("hotline.yaml"), &known).unwrap();
-    let names: Vec<&str> = flow.node_names().collect();
-    assert_eq!(
-        names,
-        ["greeting", "ask_account", "thanks", "no_input", "goodbye", "bye"]
-    );
-    let Some(Node::Collect(c)) = flow.model().nodes.get("ask_account") else {
-        panic!("collect")
+fn demo_flows_pass_their_own_tests() {
+    let origin = crate::session::tests::origin();
+    let prompt_dir = flows_dir().join("prompts");
+    // Real prompt lengths (8 kHz, 16-bit mono: 16 000 bytes a second after the 44-byte header).
+    let length = |name: &str| {
+        let bytes = std::fs::metadata(prompt_dir.join(format!("{name}.wav")))
+            .ok()?
+            .len();
+        Some(Duration::from_micros(
+            bytes.saturating_sub(44) * 1_000_000 / 16_000,
+        ))
     };
-    assert_eq!(c.terminator.as_deref(), Some("#"));
-    assert_eq!(c.max_digits, 12);
-    assert_eq!(c.first_digit_timeout.map(|d| d.0), Some(Duration::from_secs(6)));
-    assert_eq!(c.inter_digit_timeout.map(|d| d.0), Some(Duration::from_secs(4)));
+    for real_lengths in [false, true] {
+        let options = crate::testing::TestOptions {
+            prompt_duration: real_lengths.then_some(&length as &dyn Fn(&str) -> Option<Duration>),
+            ..crate::testing::TestOptions::new(origin)
+        };
+        let results = crate::testing::run_all(&demo_flows(), &options);
+        assert_eq!(results["hotline"].len(), 13);
+        assert_eq!(results["survey"].len(), 3);
+        for (flow, reports) in &results {
+            for report in reports {
+                assert!(
+                    report.passed,
+                    "{flow}: {} (real prompt lengths: {real_lengths}): {:#?}",
+                    report.name, report.failures
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn hotline_flow_has_the_documented_path() {
+    let flows = demo_flows();
+    let flow = &flows["hotline"];
+    let Some(Node::Menu(menu)) = flow.model().nodes.get("main_menu") else {
+        panic!("menu")
+    };
+    let keys: Vec<(&str, &str, &str)> = menu
+        .options
+        .iter()
+        .map(|(k, o)| (k.as_str(), o.label.as_str(), o.next.as_str()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("1", "Sales", "sales"),
+            ("2", "Support", "verify"),
+            ("9", "Repeat this menu", "main_menu")
+        ]
+    );
+    let Some(Node::VerifyIdentity(v)) = flow.model().nodes.get("verify") else {
+        panic!("verify_identity")
+    };
+    assert_eq!(v.lookup, crate::model::LookupSpec::Static("demo".into()));
+    assert_eq!(v.terminator.as_deref(), Some("#"));
+    assert_eq!(v.max_digits, 10);
+    assert_eq!(
+        flow.time_zone().and_then(|tz| tz.iana_name()),
+        Some("Europe/Berlin")
+    );
 }
 
 #[test]
@@ -140,7 +247,7 @@ fn unknown_key_points_at_the_key() {
         [
             "t.yaml:9:5: node `a`: unknown field `nxt`, expected one of `prompt`, `variable`, `min_digits`, \
           `max_digits`, `terminator`, `first_digit_timeout`, `inter_digit_timeout`, `retries`, `pattern`, \
-          `barge_in`, `invalid_prompt`, `timeout_prompt`, `next`, `on_timeout`, `on_fail`"
+          `barge_in`, `invalid_prompt`, `timeout_prompt`, `store`, `next`, `on_timeout`, `on_fail`"
         ]
     );
 }
@@ -152,7 +259,8 @@ fn unknown_top_level_key_points_at_the_key_and_node_errors_still_come() {
     assert_eq!(
         errors(&src),
         [
-            "t.yaml:3:1: unknown field `version`, expected one of `flow`, `start`, `nodes`",
+            "t.yaml:3:1: unknown field `version`, expected one of `flow`, `timezone`, `calendars`, `variables`, \
+             `start`, `nodes`, `tests`",
             "t.yaml:9:11: unknown node `nowhere`",
         ]
     );
@@ -199,7 +307,9 @@ fn unknown_type_points_at_the_type_value() {
     let src = base_with("  b: {type: hangup}\n", "  b: {type: hang_up}\n");
     assert_eq!(
         errors(&src),
-        ["t.yaml:10:13: unknown node type `hang_up`, expected one of play, collect, menu, goto, set, hangup"]
+        [
+            "t.yaml:10:13: unknown node type `hang_up`, expected one of play, menu, collect, verify_identity, http, set, switch, enqueue, transfer, goto, subflow, return, hangup"
+        ]
     );
 }
 
@@ -208,7 +318,9 @@ fn missing_type_and_missing_field_point_at_the_node_name() {
     let src = base_with("    type: collect\n", "");
     assert_eq!(
         errors(&src),
-        ["t.yaml:4:3: node `a` has no `type`; expected one of play, collect, menu, goto, set, hangup"]
+        [
+            "t.yaml:4:3: node `a` has no `type`; expected one of play, menu, collect, verify_identity, http, set, switch, enqueue, transfer, goto, subflow, return, hangup"
+        ]
     );
     let src = base_with("    next: b\n", "");
     assert_eq!(errors(&src), ["t.yaml:4:3: node `a`: missing field `next`"]);
@@ -249,12 +361,16 @@ nodes:
 ";
     assert_eq!(
         errors(src),
-        ["t.yaml:4:3: loop without a wait: a → b → a; a loop must pass a play, collect or menu node"]
+        [
+            "t.yaml:4:3: loop without a wait: a → b → a; a loop must pass a play, menu, collect or verify_identity node"
+        ]
     );
     let src = "flow: t\nstart: a\nnodes:\n  a: {type: goto, target: a}\n";
     assert_eq!(
         errors(src),
-        ["t.yaml:4:3: loop without a wait: a → a; a loop must pass a play, collect or menu node"]
+        [
+            "t.yaml:4:3: loop without a wait: a → a; a loop must pass a play, menu, collect or verify_identity node"
+        ]
     );
     let hold = "\
 flow: t
@@ -399,7 +515,11 @@ nodes:
 fn say_digits_needs_the_digit_prompts() {
     let src = "flow: t\nstart: a\nnodes:\n  a: {type: play, prompt: welcome, say_digits: caller}\n";
     let no_digits = |name: &str| name == "welcome";
-    let errs: Vec<String> = load_str(src, "t.yaml", &no_digits)
+    let only_welcome = LoadContext {
+        prompts: &no_digits,
+        ..ctx()
+    };
+    let errs: Vec<String> = load_str(src, "t.yaml", &only_welcome)
         .unwrap_err()
         .iter()
         .map(ToString::to_string)
@@ -586,7 +706,7 @@ fn string_length_at_the_limit_loads_and_one_more_fails() {
 #[test]
 fn load_file_reports_unreadable_and_non_utf8_files() {
     let missing = flows_dir().join("does-not-exist.yaml");
-    let errs = load_file(&missing, &known).unwrap_err();
+    let errs = load_file(&missing, &ctx()).unwrap_err();
     assert_eq!((errs[0].line, errs[0].col), (1, 1));
     assert!(
         errs[0].message.starts_with("cannot read flow file"),
@@ -598,7 +718,7 @@ fn load_file_reports_unreadable_and_non_utf8_files() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("latin1.yaml");
     std::fs::write(&path, b"flow: t\nstart: caf\xe9\n").unwrap();
-    let errs = load_file(&path, &known).unwrap_err();
+    let errs = load_file(&path, &ctx()).unwrap_err();
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(
         (errs[0].line, errs[0].col, errs[0].message.as_str()),

@@ -3,70 +3,117 @@
 use std::path::Path;
 
 use super::*;
-use crate::load::tests::known;
+use crate::load::tests::ctx as load_ctx;
 use crate::load::{load_file, load_str, load_str_without_loop_check};
 
 /// Virtual time: milliseconds since an arbitrary origin.
-struct Clock(Instant);
+pub(crate) struct Clock(Instant);
 
 impl Clock {
     // Virtual time needs an origin; nothing here waits on the real clock.
     #[expect(clippy::disallowed_methods, reason = "an arbitrary origin for virtual time")]
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self(Instant::now())
     }
-    fn at(&self, ms: u64) -> Instant {
+    pub(crate) fn at(&self, ms: u64) -> Instant {
         self.0 + Duration::from_millis(ms)
     }
 }
 
-fn ctx() -> CallContext {
+/// An arbitrary origin for virtual time.
+#[expect(clippy::disallowed_methods, reason = "an arbitrary origin for virtual time")]
+pub(crate) fn origin() -> Instant {
+    Instant::now()
+}
+
+pub(crate) fn ctx() -> CallContext {
     CallContext {
         caller: "+15550100".into(),
         callee: "hotline".into(),
         call_id: "c1".into(),
+        ..CallContext::default()
     }
 }
 
+/// The first demo flow: greet, ask for an account number, thank, say goodbye. The timing
+/// tests below drive it.
+const ACCOUNT: &str = "\
+flow: account
+start: greeting
+nodes:
+  greeting:
+    type: play
+    prompt: welcome
+    next: ask_account
+  ask_account:
+    type: collect
+    prompt: enter-digits
+    variable: account
+    min_digits: 1
+    max_digits: 12
+    terminator: \"#\"
+    first_digit_timeout: 6s
+    inter_digit_timeout: 4s
+    retries: 1
+    pattern: \"^[0-9]+$\"
+    invalid_prompt: invalid
+    next: thanks
+    on_timeout: no_input
+    on_fail: goodbye
+  thanks:
+    type: play
+    prompt: you-entered
+    next: goodbye
+  no_input:
+    type: play
+    prompt: no-input
+    next: goodbye
+  goodbye:
+    type: play
+    prompt: goodbye
+    next: bye
+  bye:
+    type: hangup
+    reason: completed
+";
+
 fn hotline() -> Session {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ivr-flows/hotline.yaml");
-    let flow = load_file(&path, &known).unwrap();
+    session(ACCOUNT)
+}
+
+pub(crate) fn session(src: &str) -> Session {
+    let flow = load_str(src, "t.yaml", &load_ctx()).unwrap_or_else(|d| panic!("{d:#?}"));
     Session::new(Arc::new(flow), ctx())
 }
 
-fn session(src: &str) -> Session {
-    let flow = load_str(src, "t.yaml", &known).unwrap_or_else(|d| panic!("{d:#?}"));
-    Session::new(Arc::new(flow), ctx())
-}
-
-fn actions(s: &mut Session) -> Vec<Action> {
+pub(crate) fn actions(s: &mut Session) -> Vec<Action> {
     std::iter::from_fn(|| s.poll_action()).collect()
 }
 
-fn events(s: &mut Session) -> Vec<IvrEvent> {
+pub(crate) fn events(s: &mut Session) -> Vec<IvrEvent> {
     std::iter::from_fn(|| s.poll_event()).collect()
 }
 
-fn play(play_id: u64, prompts: &[&str]) -> Action {
+pub(crate) fn play(play_id: u64, prompts: &[&str]) -> Action {
     Action::Play {
         play_id,
         prompts: prompts.iter().map(|p| (*p).to_owned()).collect(),
     }
 }
 
-fn hangup(reason: &str) -> Action {
+pub(crate) fn hangup(reason: &str) -> Action {
     Action::Hangup {
         reason: reason.to_owned(),
     }
 }
 
-fn digits(s: &mut Session, now: Instant, keys: &str) {
+pub(crate) fn digits(s: &mut Session, now: Instant, keys: &str) {
     for c in keys.chars() {
         s.handle_digit(now, Digit::from_char(c).unwrap());
     }
 }
 
-fn path(s: &Session) -> Vec<&str> {
+pub(crate) fn path(s: &Session) -> Vec<&str> {
     s.trail()
         .iter()
         .filter(|e| e.kind == TrailKind::Entered)
@@ -164,7 +211,7 @@ fn digits_typed_during_the_greeting_feed_the_collect_and_skip_its_prompt() {
         .iter()
         .filter_map(|e| match e.kind {
             TrailKind::Digit { buffered, .. } => Some((e.node.as_str(), buffered)),
-            TrailKind::Entered => None,
+            _ => None,
         })
         .collect();
     assert_eq!(buffered, [("greeting", true); 3]);
@@ -405,7 +452,7 @@ nodes:
 #[test]
 fn answer_hangup_flow_hangs_up_at_once() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ivr-flows/answer-hangup.yaml");
-    let mut s = Session::new(Arc::new(load_file(&path, &known).unwrap()), ctx());
+    let mut s = Session::new(Arc::new(load_file(&path, &load_ctx()).unwrap()), ctx());
     s.start(Clock::new().at(0));
     assert_eq!(actions(&mut s), [hangup("benchmark")]);
     assert!(s.is_finished());
@@ -414,7 +461,7 @@ fn answer_hangup_flow_hangs_up_at_once() {
 #[test]
 fn step_cap_hangs_up_a_runaway_loop() {
     let src = "flow: l\nstart: a\nnodes:\n  a: {type: goto, target: b}\n  b: {type: goto, target: a}\n";
-    let flow = load_str_without_loop_check(src, &known).unwrap();
+    let flow = load_str_without_loop_check(src, &load_ctx()).unwrap();
     let mut s = Session::new(Arc::new(flow), ctx());
     s.start(Clock::new().at(0));
     assert_eq!(actions(&mut s), [hangup(REASON_STEP_LIMIT)]);
@@ -440,7 +487,7 @@ fn step_cap_allows_exactly_the_limit() {
         &format!("  n{}: {{type: hangup}}\n", n - 1),
         &format!("  n{}: {{type: goto, target: n0}}\n", n - 1),
     );
-    let flow = load_str_without_loop_check(&src, &known).unwrap();
+    let flow = load_str_without_loop_check(&src, &load_ctx()).unwrap();
     let mut s = Session::new(Arc::new(flow), ctx());
     s.start(Clock::new().at(0));
     assert_eq!(actions(&mut s), [hangup(REASON_STEP_LIMIT)]);

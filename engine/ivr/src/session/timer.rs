@@ -8,23 +8,27 @@ pub(crate) enum Timer {
     /// No digit yet: a collect's `first_digit_timeout` or a menu's `timeout`. Starts when the
     /// prompt ends (or at once when there is no prompt).
     NoInput,
-    /// A collect's `inter_digit_timeout`, restarted by every digit.
+    /// A collect's or verify_identity's `inter_digit_timeout`, restarted by every digit.
     InterDigit,
+    /// The interpreter's own limit on an http, lookup or queue request: the request's time
+    /// budget plus [`crate::limits::REQUEST_GUARD_SLACK`]. A lost answer never hangs a call.
+    Request,
 }
 
 impl Timer {
-    const ALL: [Self; 2] = [Self::NoInput, Self::InterDigit];
+    const ALL: [Self; 3] = [Self::NoInput, Self::InterDigit, Self::Request];
 
     fn slot(self) -> usize {
         match self {
             Self::NoInput => 0,
             Self::InterDigit => 1,
+            Self::Request => 2,
         }
     }
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct TimerTable([Option<Instant>; 2]);
+pub(crate) struct TimerTable([Option<Instant>; 3]);
 
 impl TimerTable {
     /// Arms `timer` for `now + after`. A deadline past the end of `Instant` never fires.
@@ -41,7 +45,7 @@ impl TimerTable {
     }
 
     pub(crate) fn clear_all(&mut self) {
-        self.0 = [None; 2];
+        self.0 = [None; 3];
     }
 
     /// The earliest deadline and its timer.

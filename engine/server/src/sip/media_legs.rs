@@ -29,14 +29,19 @@ impl Leg {
 pub(crate) struct MediaLegs {
     pub(crate) ports: PortAllocator,
     pub(crate) bind_ip: IpAddr,
-    pub(crate) prompts: Arc<audio::PromptLibrary>,
     pub(crate) events: mpsc::Sender<(u64, MediaEvent)>,
     pub(crate) rtp_timeout: Duration,
     pub(crate) silence_timeout: Duration,
 }
 
 impl MediaLegs {
-    pub(crate) fn open(&self, key: u64, seed: u64) -> Result<Leg, media_runtime::RuntimeError> {
+    /// Opens a leg that plays from `prompts` (the set that was active when the call arrived).
+    pub(crate) fn open(
+        &self,
+        key: u64,
+        seed: u64,
+        prompts: Arc<audio::PromptLibrary>,
+    ) -> Result<Leg, media_runtime::RuntimeError> {
         let sockets = self.ports.allocate(self.bind_ip)?;
         let config = LegConfig {
             ssrc: (seed >> 32) as u32,
@@ -48,7 +53,7 @@ impl MediaLegs {
             rtcp_interval: Duration::from_secs(5),
             cname: format!("hotline-{key:x}"),
         };
-        let core = LegCore::new(Instant::now(), config, self.prompts.clone());
+        let core = LegCore::new(Instant::now(), config, prompts);
         let handle = media_runtime::spawn_leg(sockets, core, self.events.clone(), key);
         Ok(Leg { handle })
     }

@@ -12,7 +12,7 @@ use rand::Rng as _;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Config;
-use crate::flows::FlowSet;
+use crate::flows::FlowRegistry;
 use crate::metrics::Metrics;
 use crate::store_writer::RecordSink;
 
@@ -28,7 +28,9 @@ pub(crate) struct SipHandle {
 
 pub(crate) async fn start(
     config: &Config,
-    flows: FlowSet,
+    flows: Arc<FlowRegistry>,
+    time_zone: jiff::tz::TimeZone,
+    store: store::Store,
     records: RecordSink,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<SipHandle> {
@@ -44,9 +46,9 @@ pub(crate) async fn start(
         answer_delay: config.answer_delay,
         media_close_grace: Duration::from_secs(1),
         server_name: format!("Hotline/{}", env!("CARGO_PKG_VERSION")),
+        time_zone,
     });
-    let prompts = flows.prompts.clone();
-    let flows = Arc::new(flows);
+    let io = crate::io::IoExecutor::new(store, config.directory.clone())?;
     let ports = media_runtime::PortAllocator::new(config.rtp_ports.lo, config.rtp_ports.hi)?;
     let bind_ip = if config.sip_listen.ip().is_unspecified() {
         config.sip_listen.ip()
@@ -56,6 +58,7 @@ pub(crate) async fn start(
     let shared = Arc::new(shard::ShardShared {
         session,
         flows,
+        io,
         routes: config.routes.clone(),
         wire: wire.clone(),
         records,
@@ -77,6 +80,7 @@ pub(crate) async fn start(
         let (in_tx, in_rx) = mpsc::channel(config.limits.shard_queue);
         let (media_tx, media_rx) = mpsc::channel(MEDIA_EVENT_QUEUE);
         let (ctl_tx, ctl_rx) = mpsc::channel(4);
+        let (io_tx, io_rx) = mpsc::channel(crate::io::MAX_IN_FLIGHT);
         let txn = sip_txn::TxnLayer::new(sip_txn::TxnConfig {
             max_transactions: config.limits.max_transactions_per_shard,
             ..Default::default()
@@ -84,13 +88,12 @@ pub(crate) async fn start(
         let legs = media_legs::MediaLegs {
             ports: ports.clone(),
             bind_ip,
-            prompts: prompts.clone(),
             events: media_tx,
             rtp_timeout: config.rtp_timeout,
             silence_timeout: config.silence_timeout,
         };
-        let shard = shard::Shard::new(shared.clone(), txn, index as u64, rng.random(), legs);
-        shards.push(tokio::spawn(shard.run(in_rx, media_rx, ctl_rx)));
+        let shard = shard::Shard::new(shared.clone(), txn, index as u64, rng.random(), legs, io_tx);
+        shards.push(tokio::spawn(shard.run(in_rx, media_rx, io_rx, ctl_rx)));
         inbound.push(in_tx);
         controls.push(ctl_tx);
     }

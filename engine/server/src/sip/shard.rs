@@ -39,7 +39,8 @@ pub(crate) enum Control {
 /// What each shard shares with the others.
 pub(crate) struct ShardShared {
     pub(crate) session: Arc<SessionConfig>,
-    pub(crate) flows: Arc<crate::flows::FlowSet>,
+    pub(crate) flows: Arc<crate::flows::FlowRegistry>,
+    pub(crate) io: crate::io::IoExecutor,
     pub(crate) routes: std::collections::BTreeMap<String, String>,
     pub(crate) wire: Wire,
     pub(crate) records: RecordSink,
@@ -66,6 +67,7 @@ pub(crate) struct Shard {
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     shard_index: u64,
     media: MediaLegs,
+    io_results: mpsc::Sender<(u64, u64, b2bua::IoResult)>,
 }
 
 impl Shard {
@@ -75,10 +77,12 @@ impl Shard {
         shard_index: u64,
         seed: u64,
         media: MediaLegs,
+        io_results: mpsc::Sender<(u64, u64, b2bua::IoResult)>,
     ) -> Self {
         Self {
             shared,
             media,
+            io_results,
             txn,
             rng: StdRng::seed_from_u64(seed),
             next_key: 0,
@@ -94,6 +98,7 @@ impl Shard {
         mut self,
         mut inbound: mpsc::Receiver<Inbound>,
         mut media_events: mpsc::Receiver<(u64, MediaEvent)>,
+        mut io_results: mpsc::Receiver<(u64, u64, b2bua::IoResult)>,
         mut control: mpsc::Receiver<Control>,
     ) {
         let mut shutdown: Option<(Instant, oneshot::Sender<()>)> = None;
@@ -118,6 +123,13 @@ impl Shard {
                     let now = Instant::now();
                     if let Some(c) = self.calls.get_mut(&key) {
                         c.session.handle_media_event(now, ev);
+                        self.drain_session(now, key);
+                    }
+                }
+                Some((key, request_id, result)) = io_results.recv() => {
+                    let now = Instant::now();
+                    if let Some(c) = self.calls.get_mut(&key) {
+                        c.session.handle_io_result(now, request_id, result);
                         self.drain_session(now, key);
                     }
                 }
@@ -202,7 +214,15 @@ impl Shard {
                             self.drain_session(now, call);
                         }
                     }
-                    TxnEvent::Terminated { key } | TxnEvent::Timeout { key } => {
+                    TxnEvent::Timeout { key } => {
+                        if let Some(call) = self.by_txn.remove(&key) {
+                            if let Some(c) = self.calls.get_mut(&call) {
+                                c.session.handle_request_timeout(now);
+                            }
+                            self.drain_session(now, call);
+                        }
+                    }
+                    TxnEvent::Terminated { key } => {
                         self.by_txn.remove(&key);
                     }
                     _ => {}
@@ -251,8 +271,16 @@ impl Shard {
                 | Incoming::Response { .. } => {}
             },
             Message::Response(resp) => {
-                // Responses to our BYEs: the transaction layer absorbs them; nothing more is needed.
-                let _ = self.txn.handle_response(now, resp, inb.source);
+                // Responses to our requests (BYE, REFER) go to their call; retransmissions are absorbed.
+                if let Incoming::Response { key, response } = self.txn.handle_response(now, resp, inb.source)
+                {
+                    if let Some(call) = self.by_txn.get(&key).copied() {
+                        if let Some(c) = self.calls.get_mut(&call) {
+                            c.session.handle_response(now, &response);
+                        }
+                        self.drain_session(now, call);
+                    }
+                }
             }
         }
     }
@@ -422,7 +450,8 @@ impl Shard {
             self.reply(now, &key, &req, StatusCode::NOT_FOUND, &[]);
             return;
         };
-        let Some(flow) = self.shared.flows.flows.get(&flow_name).cloned() else {
+        let active = self.shared.flows.snapshot();
+        let Some(flow) = active.flows.get(&flow_name).cloned() else {
             Metrics::inc(&m.calls_rejected_total);
             tracing::warn!(flow = %flow_name, "call routed to a flow that is not active");
             self.reply(now, &key, &req, StatusCode::TEMPORARILY_UNAVAILABLE, &[]);
@@ -430,7 +459,10 @@ impl Shard {
         };
         self.next_key += 1;
         let call_key = (self.shard_index << 48) | self.next_key;
-        let leg = match self.media.open(call_key, self.rng.random()) {
+        let leg = match self
+            .media
+            .open(call_key, self.rng.random(), active.prompts.clone())
+        {
             Ok(leg) => leg,
             Err(e) => {
                 Metrics::inc(&m.calls_rejected_total);
@@ -490,6 +522,7 @@ impl Shard {
             flow,
             media_port: leg.local_port(),
             seed: self.rng.random(),
+            wall_clock: jiff::Timestamp::try_from(wall).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
         };
         let session = CallSession::new(now, self.shared.session.clone(), incoming);
         self.calls.insert(
@@ -541,6 +574,7 @@ impl Shard {
                     }
                 }
                 Output::Record(rec) => self.record(id, rec, now),
+                Output::Io(request) => self.shared.io.start(call_key, request, self.io_results.clone()),
             }
         }
         let Some(c) = self.calls.get_mut(&call_key) else {
@@ -578,12 +612,32 @@ impl Shard {
                     trail,
                 });
             }
+            Record::Verification {
+                verified,
+                method,
+                attempts,
+                customer_id,
+            } => {
+                tracing::info!(call = %id, verified, method = %method, attempts, "identity verification");
+                self.shared.records.must(CallWrite::Verification {
+                    id,
+                    verified,
+                    method,
+                    attempts,
+                    customer_id,
+                });
+            }
+            Record::Queue { queue } => {
+                tracing::info!(call = %id, queue = %queue, "call handed to a queue");
+                self.shared.records.must(CallWrite::Queue { id, queue });
+            }
             Record::Final {
                 at,
                 reason,
                 keypresses,
                 trail,
                 media,
+                fields,
             } => {
                 tracing::info!(call = %id, %reason, keypresses = keypresses.len(), "call ended");
                 self.shared
@@ -599,6 +653,7 @@ impl Shard {
                     keypresses,
                     trail,
                     media_stats,
+                    fields,
                 }));
             }
         }
