@@ -191,6 +191,87 @@ pub fn dtmf_pcap(digit: char) -> String {
     format!("/usr/share/sip-tester/dtmf_2833_{name}.pcap")
 }
 
+/// A caller scenario built for a test: INVITE `dialed` from `caller`, ACK, key `digits` one SIP INFO
+/// (`application/dtmf-relay`) each after `first_pause_ms`, then wait for the engine's BYE and answer it.
+pub fn info_digits_then_bye(caller: &str, dialed: &str, digits: &str, first_pause_ms: u32) -> String {
+    let mut xml = format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="info digits then bye">
+  <send retrans="500"><![CDATA[
+      INVITE sip:{dialed}@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: <sip:{dialed}@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:sipp@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=sipp 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+  ]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send><![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: <sip:{dialed}@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+  ]]></send>
+  <pause milliseconds="{first_pause_ms}"/>
+"#
+    );
+    for (i, d) in digits.chars().enumerate() {
+        xml.push_str(&format!(
+            r#"  <send retrans="500"><![CDATA[
+      INFO [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: <sip:{dialed}@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: {cseq} INFO
+      Max-Forwards: 70
+      Content-Type: application/dtmf-relay
+      Content-Length: [len]
+
+      Signal={d}
+      Duration=120
+  ]]></send>
+  <recv response="200"/>
+"#,
+            cseq = i + 2
+        ));
+    }
+    xml.push_str(
+        r#"  <recv request="BYE" timeout="30000"/>
+  <send><![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+  ]]></send>
+</scenario>
+"#,
+    );
+    xml
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@ const T: Duration = Duration::from_secs(10);
 fn flows_dir(crm_port: u16) -> PathBuf {
     let dir = tools::temp_dir("flows");
     let fixtures = tools::workspace_root().join("sip-test/flows");
-    for name in ["tour.yaml", "tour-sub.yaml", "basic.yaml"] {
+    for name in ["tour.yaml", "tour-sub.yaml", "basic.yaml", "verify-table.yaml"] {
         let text = std::fs::read_to_string(fixtures.join(name)).unwrap();
         std::fs::write(dir.join(name), text.replace("CRM_PORT", &crm_port.to_string())).unwrap();
     }
@@ -357,5 +357,56 @@ fn the_validate_endpoint_reports_errors_with_their_location() {
             .iter()
             .any(|d| d["file"] == "x.yaml" && d["line"] == 4 && d["col"] == 28),
         "{v:#}"
+    );
+}
+
+#[test]
+fn identity_is_verified_against_the_customers_table() {
+    if tools::require("sipp").is_none() {
+        return;
+    }
+    // The customer is in the engine's database before it starts.
+    let data_dir = tools::temp_dir("table-data");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = store::Store::connect(&format!("sqlite://{}/hotline.db", data_dir.display()))
+            .await
+            .unwrap();
+        store
+            .upsert_customer(&store::Customer {
+                id: "C-77".into(),
+                name: "Katherine Johnson".into(),
+                phones: vec!["+1 555 010 7777".into()],
+                attributes: BTreeMap::new(),
+            })
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let engine = Engine::start(Options {
+        flows: Some(flows_dir(0)),
+        data_dir: Some(data_dir),
+        extra_config: "routes: {\"*\": verify-table}\n".into(),
+        ..Default::default()
+    });
+    let xml = sipp::info_digits_then_bye("5550001234", "verify", "15550107777#", 300);
+    let mut run = Run::new(&xml, engine.sip_addr());
+    run.call_id_prefix = Some("table");
+    let Some(result) = sipp::run(&run) else { return };
+    assert_eq!(result.exit, 0, "{}\n{}", result.traces(), engine.log_text());
+    let calls = engine.ended_calls(1, "table-", T);
+    let c = &calls[0];
+    assert_eq!(c["verification"]["verified"], true, "{c:#}");
+    assert_eq!(c["verification"]["method"], "keyed_number");
+    assert_eq!(c["verification"]["customer_id"], "C-77");
+    assert!(
+        c["trail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["node"] == "known")
     );
 }

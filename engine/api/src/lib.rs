@@ -142,5 +142,19 @@ mod tests {
         assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true));
         assert!(doc["paths"]["/api/v1/calls"]["get"].is_object());
         assert!(doc["paths"]["/api/v1/calls/{id}"]["get"].is_object());
+        // Every route the router serves is documented.
+        for (path, method) in [
+            ("/api/v1/flows", "get"),
+            ("/api/v1/flows/reload", "post"),
+            ("/api/v1/flows/validate", "post"),
+            ("/api/v1/flows/{name}/versions", "get"),
+            ("/healthz", "get"),
+            ("/metrics", "get"),
+        ] {
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{method} {path} is not in docs/openapi.json"
+            );
+        }
     }
 }

@@ -233,8 +233,10 @@ fn matches_key(c: &Customer, key: &IdentityKey) -> bool {
     match key {
         IdentityKey::CustomerId(id) => c.id == *id,
         IdentityKey::Phone(p) => {
-            let p = store::normalize_phone(p);
-            c.phones.iter().any(|q| store::normalize_phone(q) == p)
+            // Compared by digits: a number keyed on a phone keypad has no `+`.
+            let digits = |n: &str| store::normalize_phone(n).trim_start_matches('+').to_owned();
+            let p = digits(p);
+            c.phones.iter().any(|q| digits(q) == p)
         }
     }
 }
@@ -329,6 +331,10 @@ mod tests {
         };
         assert!(matches_key(&c, &IdentityKey::CustomerId("7".into())));
         assert!(matches_key(&c, &IdentityKey::Phone("+15550100".into())));
+        assert!(
+            matches_key(&c, &IdentityKey::Phone("15550100".into())),
+            "keyed without +"
+        );
         assert!(!matches_key(&c, &IdentityKey::Phone("+15550101".into())));
         assert_eq!(url_encode("+1 55/5"), "%2B1%2055%2F5");
     }

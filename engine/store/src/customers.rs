@@ -85,8 +85,13 @@ impl Store {
     /// The customer a phone number belongs to (the first by id if several share it).
     pub async fn customer_by_phone(&self, phone: &str) -> Result<Option<Customer>, StoreError> {
         let id = on_pool!(self, pool => {
-            match sqlx::query("SELECT customer_id FROM customer_phones WHERE phone = $1 ORDER BY customer_id LIMIT 1")
-                .bind(normalize_phone(phone))
+            // A keyed number has no `+`: match the stored number with or without it.
+            let digits = normalize_phone(phone).trim_start_matches('+').to_owned();
+            match sqlx::query(
+                "SELECT customer_id FROM customer_phones WHERE phone = $1 OR phone = $2 ORDER BY customer_id LIMIT 1",
+            )
+                .bind(format!("+{digits}"))
+                .bind(digits)
                 .fetch_optional(pool)
                 .await?
             {

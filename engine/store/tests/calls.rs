@@ -373,6 +373,15 @@ async fn flow_versions_and_customers(store: &Store) {
     assert_eq!(by_phone.attributes.get("tier").map(String::as_str), Some("gold"));
     assert!(store.customer_by_id("C-404").await.unwrap().is_none());
     assert!(store.customer_by_phone("+10000000000").await.unwrap().is_none());
+    // Keyed on a phone keypad, the number has no `+`.
+    assert_eq!(
+        store
+            .customer_by_phone("15551230001")
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some("C-1001".to_owned())
+    );
     // Replacing a customer replaces their phones.
     store
         .upsert_customer(&Customer {
