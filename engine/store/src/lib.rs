@@ -16,11 +16,13 @@
 //! ```
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod agents;
 mod calls;
 mod customers;
 mod error;
 mod flows;
 
+pub use agents::{Agent, AgentSecret, MAX_AGENTS_PAGE};
 pub use calls::{CallFinal, CallQuery, CallRecord, CallWrite, MAX_LIST_LIMIT, NewCall};
 pub use customers::{Customer, MAX_PHONES, normalize_phone};
 pub use error::StoreError;

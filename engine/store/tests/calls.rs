@@ -411,3 +411,44 @@ async fn postgres_identity_flows_and_customers() {
     flow_versions_and_customers(&store).await;
     drop_postgres(store, &name).await;
 }
+
+async fn agents(store: &Store) {
+    let a = hotline_store::Agent {
+        id: "2001".into(),
+        name: "Ada".into(),
+        skills: [("english".to_owned(), 7u8)].into(),
+        queues: vec!["support".into()],
+        max_chats: 5,
+        created_at_ms: 1,
+    };
+    let secret = hotline_store::AgentSecret {
+        id: "2001".into(),
+        realm: "hotline".into(),
+        ha1_md5: "m".into(),
+        ha1_sha256: "s".into(),
+    };
+    assert!(store.create_agent(&a, &secret).await.unwrap());
+    assert!(!store.create_agent(&a, &secret).await.unwrap(), "ids are unique");
+    assert_eq!(store.list_agents().await.unwrap(), vec![a]);
+    assert_eq!(store.agent_secrets().await.unwrap(), vec![secret]);
+    assert!(store.delete_agent("2001").await.unwrap());
+    assert!(!store.delete_agent("2001").await.unwrap());
+    assert!(store.list_agents().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sqlite_agents() {
+    let (store, dir) = sqlite_store().await;
+    agents(&store).await;
+    store.close().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn postgres_agents() {
+    let Some((store, name)) = postgres_store().await else {
+        return;
+    };
+    agents(&store).await;
+    drop_postgres(store, &name).await;
+}
