@@ -6,12 +6,17 @@ use std::time::Duration;
 
 /// `GET path` on 127.0.0.1:port. Returns the status and the body.
 pub fn get(port: u16, path: &str, token: Option<&str>) -> std::io::Result<(u16, String)> {
-    request(port, "GET", path, b"", token)
+    request(port, "GET", path, b"", token, None)
 }
 
-/// `POST path` with `body` on 127.0.0.1:port. Returns the status and the body.
+/// `POST path` with a raw `body` on 127.0.0.1:port. Returns the status and the body.
 pub fn post(port: u16, path: &str, body: &[u8], token: Option<&str>) -> std::io::Result<(u16, String)> {
-    request(port, "POST", path, body, token)
+    request(port, "POST", path, body, token, None)
+}
+
+/// `POST path` with a JSON `body`.
+pub fn post_json(port: u16, path: &str, body: &[u8], token: Option<&str>) -> std::io::Result<(u16, String)> {
+    request(port, "POST", path, body, token, Some("application/json"))
 }
 
 fn request(
@@ -20,15 +25,19 @@ fn request(
     path: &str,
     body: &[u8],
     token: Option<&str>,
+    content_type: Option<&str>,
 ) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
+    let ct = content_type
+        .map(|c| format!("Content-Type: {c}\r\n"))
+        .unwrap_or_default();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}{ct}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )?;
     s.write_all(body)?;

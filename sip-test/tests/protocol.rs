@@ -154,7 +154,7 @@ fn a_required_extension_we_lack_gets_420_with_unsupported() {
 }
 
 #[test]
-fn requests_for_unknown_dialogs_get_481_and_register_gets_405() {
+fn requests_for_unknown_dialogs_get_481_register_is_challenged_and_others_get_405() {
     let engine = Engine::start(Options::default());
     let mut peer = Peer::new(engine.sip_port);
     let bye = OPTIONS
@@ -170,7 +170,13 @@ fn requests_for_unknown_dialogs_get_481_and_register_gets_405() {
         .replace("OPTIONS sip:hotline@", "REGISTER sip:")
         .replace("CSeq: 7 OPTIONS", "CSeq: 7 REGISTER");
     peer.send(&register, "reg-1");
-    let resp = peer.expect_response(405, "REGISTER", T);
+    let resp = peer.expect_response(401, "REGISTER", T);
+    assert!(resp.headers.get(&sip_msg::HeaderName::WwwAuthenticate).is_some());
+    let message = OPTIONS
+        .replace("OPTIONS sip", "MESSAGE sip")
+        .replace("CSeq: 7 OPTIONS", "CSeq: 7 MESSAGE");
+    peer.send(&message, "msg-1");
+    let resp = peer.expect_response(405, "MESSAGE", T);
     assert!(resp.headers.get(&sip_msg::HeaderName::Allow).is_some());
 }
 

@@ -18,6 +18,8 @@ pub enum ApiError {
     TooLarge { limit: usize },
     #[error("an internal error occurred")]
     Internal,
+    #[error("{what} exists already")]
+    Conflict { what: &'static str },
 }
 
 impl ApiError {
@@ -28,6 +30,7 @@ impl ApiError {
             Self::BadParam { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::Store(_) | Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             Self::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
         }
     }
 }

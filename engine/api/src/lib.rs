@@ -7,6 +7,9 @@
 //! | GET | `/api/v1/openapi.json` | the OpenAPI document (no token needed) |
 //! | GET | `/api/v1/calls?limit=N&before=ID` | call records, newest first (`limit` 1–1000, default 50) |
 //! | GET | `/api/v1/calls/{id}` | one call record |
+//! | GET | `/api/v1/agents` | agents with their SIP registrations |
+//! | POST | `/api/v1/agents` | create an agent (`id`, `name`, `password`, `skills`, `queues`, `max_chats`) |
+//! | DELETE | `/api/v1/agents/{id}` | delete an agent |
 //! | GET | `/api/v1/flows` | active flows and files refused at the last load |
 //! | POST | `/api/v1/flows/reload` | re-read the flows folder; valid changed flows become active |
 //! | POST | `/api/v1/flows/validate?file=NAME` | validate a flow source (body, ≤ 256 KiB) without activating it |
@@ -15,6 +18,7 @@
 //! Errors are JSON `{"error": CODE, "message": TEXT}` and never reveal internals.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod agents;
 mod calls;
 mod error;
 mod flows;
@@ -28,6 +32,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+pub use agents::{AgentControl, MAX_AGENT_ID, MAX_PASSWORD, MAX_SKILLS, MIN_PASSWORD, RegistrationView};
 pub use error::ApiError;
 pub use flows::{DiagnosticView, FlowControl, FlowInfo, MAX_FLOW_BODY, RefusedFlow, ReloadReport};
 
@@ -51,6 +56,8 @@ pub struct ApiState {
     pub api_token: Arc<str>,
     /// The flow registry.
     pub flows: Arc<dyn FlowControl>,
+    /// Agent registrations and credential refresh.
+    pub agents: Arc<dyn AgentControl>,
 }
 
 /// Builds the router with every route and layer.
@@ -58,6 +65,8 @@ pub fn router(state: ApiState) -> Router {
     let protected = Router::new()
         .route("/calls", get(calls::list))
         .route("/calls/{id}", get(calls::get_one))
+        .route("/agents", get(agents::list).post(agents::create))
+        .route("/agents/{id}", axum::routing::delete(agents::delete))
         .route("/flows", get(flows::list))
         .route("/flows/reload", post(flows::reload))
         .route("/flows/validate", post(flows::validate))
@@ -144,6 +153,9 @@ mod tests {
         assert!(doc["paths"]["/api/v1/calls/{id}"]["get"].is_object());
         // Every route the router serves is documented.
         for (path, method) in [
+            ("/api/v1/agents", "get"),
+            ("/api/v1/agents", "post"),
+            ("/api/v1/agents/{id}", "delete"),
             ("/api/v1/flows", "get"),
             ("/api/v1/flows/reload", "post"),
             ("/api/v1/flows/validate", "post"),

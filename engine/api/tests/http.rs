@@ -6,8 +6,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use hotline_api::{
-    ApiState, DiagnosticView, FlowControl, FlowInfo, MAX_FLOW_BODY, MetricsSource, RefusedFlow, ReloadReport,
-    router,
+    AgentControl, ApiState, DiagnosticView, FlowControl, FlowInfo, MAX_FLOW_BODY, MetricsSource, RefusedFlow,
+    RegistrationView, ReloadReport, router,
 };
 use model::{CallId, EndReason};
 use store::{CallFinal, NewCall, Store};
@@ -55,6 +55,32 @@ impl FlowControl for FakeFlows {
     }
 }
 
+/// Agent control double: realm `hotline`, agent 2001 registered, counts refreshes.
+#[derive(Default)]
+struct FakeAgents {
+    changed: std::sync::atomic::AtomicUsize,
+}
+impl AgentControl for FakeAgents {
+    fn realm(&self) -> String {
+        "hotline".into()
+    }
+    fn registrations(&self) -> std::collections::BTreeMap<String, Vec<RegistrationView>> {
+        [(
+            "2001".to_owned(),
+            vec![RegistrationView {
+                contact: "sip:2001@10.0.0.5".into(),
+                source: "10.0.0.5:5060".into(),
+                expires_in_s: 300,
+            }],
+        )]
+        .into()
+    }
+    fn agents_changed(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        self.changed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Box::pin(async {})
+    }
+}
+
 async fn app() -> (axum::Router, Store) {
     let dir = std::env::temp_dir().join(format!("hotline-api-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -66,6 +92,7 @@ async fn app() -> (axum::Router, Store) {
         metrics: Arc::new(FixedMetrics),
         api_token: "s3cret".into(),
         flows: Arc::new(FakeFlows),
+        agents: Arc::new(FakeAgents::default()),
     };
     (router(state), store)
 }
@@ -294,4 +321,92 @@ async fn flows_are_listed_reloaded_and_validated() {
     assert_eq!(status, StatusCode::OK);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v[0]["version"], "v1");
+}
+
+async fn send(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, "Bearer s3cret")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn agents_are_created_listed_and_deleted_with_checked_fields() {
+    let (app, store) = app().await;
+    let ada = serde_json::json!({"id": "2001", "name": "Ada", "password": "12345678", "skills": {"english": 7}, "queues": ["support"]});
+    let (status, v) = send(&app, "POST", "/api/v1/agents", ada.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["id"], "2001");
+    assert!(v.get("password").is_none(), "the password is never echoed");
+    let (status, v) = send(&app, "POST", "/api/v1/agents", ada).await;
+    assert_eq!(
+        (status, v["error"].clone()),
+        (StatusCode::CONFLICT, serde_json::json!("conflict"))
+    );
+    // Stored as digest HA1 for the realm, not as the password.
+    let secrets = store.agent_secrets().await.unwrap();
+    assert_eq!(secrets[0].realm, "hotline");
+    assert_eq!(secrets[0].ha1_md5.len(), 32);
+    assert_eq!(secrets[0].ha1_sha256.len(), 64);
+    // Limits: a 7-character password is refused, 8 is accepted; ids are checked.
+    for (body, want) in [
+        (
+            serde_json::json!({"id": "2002", "name": "B", "password": "1234567"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            serde_json::json!({"id": "2002", "name": "B", "password": "12345678"}),
+            StatusCode::CREATED,
+        ),
+        (
+            serde_json::json!({"id": "bad id", "name": "B", "password": "12345678"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            serde_json::json!({"id": "x".repeat(33), "name": "B", "password": "12345678"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            serde_json::json!({"id": "x".repeat(32), "name": "B", "password": "12345678"}),
+            StatusCode::CREATED,
+        ),
+        (
+            serde_json::json!({"id": "2003", "name": "B", "password": "12345678", "skills": {"x": 11}}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            serde_json::json!({"id": "2003", "name": "B", "password": "12345678", "colour": "red"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (status, v) = send(&app, "POST", "/api/v1/agents", body.clone()).await;
+        assert_eq!(status, want, "{body} → {v}");
+    }
+    let (status, _, body) = get(&app, "/api/v1/agents", Some("s3cret")).await;
+    assert_eq!(status, StatusCode::OK);
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0]["id"], "2001");
+    assert_eq!(list[0]["registered"], true);
+    assert_eq!(list[0]["registrations"][0]["contact"], "sip:2001@10.0.0.5");
+    assert_eq!(list[1]["registered"], false);
+    let (status, _) = send(&app, "DELETE", "/api/v1/agents/2002", serde_json::Value::Null).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = send(&app, "DELETE", "/api/v1/agents/2002", serde_json::Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

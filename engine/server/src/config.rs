@@ -44,6 +44,8 @@ pub(crate) struct Config {
     pub(crate) silence_timeout: Duration,
     /// Admission control limits.
     pub(crate) limits: Limits,
+    /// The SIP digest realm agents authenticate in. Changing it invalidates stored agent credentials.
+    pub(crate) sip_realm: String,
     /// The time zone flows use for time-of-day, day-of-week and calendar checks (IANA name).
     pub(crate) timezone: String,
     /// Static customer lists for identity verification (`lookup: { static: NAME }` in a flow).
@@ -152,6 +154,7 @@ impl Default for Config {
             silence_timeout: Duration::from_secs(0),
             limits: Limits::default(),
             timezone: "UTC".into(),
+            sip_realm: "hotline".into(),
             directory: demo_directory(),
             flow_watch: Duration::from_secs(2),
             log_format: LogFormat::Text,

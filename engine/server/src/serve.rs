@@ -122,9 +122,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     ));
     let (records, writer) = crate::store_writer::spawn(store.clone(), metrics.clone(), 65_536);
 
+    let agents = crate::agents::AgentDirectory::load(config.sip_realm.clone(), store.clone()).await?;
     let sip = crate::sip::start(
         &config,
         flows.clone(),
+        agents.clone(),
         time_zone,
         store.clone(),
         records,
@@ -141,6 +143,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         metrics: metrics.clone(),
         api_token: token.into(),
         flows: flows.clone(),
+        agents: Arc::new(crate::agents::AgentsApi(agents)),
     };
     let app = api::router(state);
     let (stop_http_tx, stop_http_rx) = tokio::sync::oneshot::channel::<()>();

@@ -29,6 +29,7 @@ pub(crate) struct SipHandle {
 pub(crate) async fn start(
     config: &Config,
     flows: Arc<FlowRegistry>,
+    agents: Arc<crate::agents::AgentDirectory>,
     time_zone: jiff::tz::TimeZone,
     store: store::Store,
     records: RecordSink,
@@ -92,7 +93,18 @@ pub(crate) async fn start(
             rtp_timeout: config.rtp_timeout,
             silence_timeout: config.silence_timeout,
         };
-        let shard = shard::Shard::new(shared.clone(), txn, index as u64, rng.random(), legs, io_tx);
+        // Every REGISTER goes to shard 0, which owns the registrar (bindings are global, not per Call-ID).
+        let registrar =
+            (index == 0).then(|| shard::RegistrarState::new(&config.sip_realm, agents.clone(), &mut rng));
+        let shard = shard::Shard::new(
+            shared.clone(),
+            txn,
+            index as u64,
+            rng.random(),
+            legs,
+            io_tx,
+            registrar,
+        );
         shards.push(tokio::spawn(shard.run(in_rx, media_rx, io_rx, ctl_rx)));
         inbound.push(in_tx);
         controls.push(ctl_tx);

@@ -68,6 +68,87 @@ pub(crate) struct Shard {
     shard_index: u64,
     media: MediaLegs,
     io_results: mpsc::Sender<(u64, u64, b2bua::IoResult)>,
+    /// Only on shard 0, which receives every REGISTER.
+    registrar: Option<RegistrarState>,
+}
+
+/// SIP registration of agents' phones: digest auth, bans and bindings (on shard 0).
+pub(crate) struct RegistrarState {
+    registrar: sip_auth::Registrar,
+    auth: sip_auth::Authenticator,
+    bans: sip_auth::BanList,
+    agents: Arc<crate::agents::AgentDirectory>,
+}
+
+impl RegistrarState {
+    pub(crate) fn new(
+        realm: &str,
+        agents: Arc<crate::agents::AgentDirectory>,
+        rng: &mut impl rand::RngCore,
+    ) -> Self {
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let mut tag_key = [0u8; 32];
+        rng.fill_bytes(&mut tag_key);
+        Self {
+            registrar: sip_auth::Registrar::new(sip_auth::RegistrarConfig::default(), tag_key),
+            auth: sip_auth::Authenticator::new(sip_auth::AuthConfig::new(realm), seed, Instant::now()),
+            bans: sip_auth::BanList::new(sip_auth::BanConfig::default()),
+            agents,
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        [self.registrar.poll_timeout(), self.bans.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.registrar.handle_timeout(now);
+        self.bans.handle_timeout(now);
+        self.after_change();
+    }
+
+    /// Logs what the registrar reported and refreshes the snapshot the API shows.
+    fn after_change(&mut self) {
+        while let Some(ev) = self.registrar.poll_event() {
+            match ev {
+                sip_auth::RegistrarEvent::Registered {
+                    aor,
+                    contact,
+                    expires,
+                } => {
+                    tracing::info!(agent = %aor, contact = %model::Pii(contact), expires, "agent phone registered");
+                }
+                sip_auth::RegistrarEvent::Unregistered { aor, contact, reason } => {
+                    tracing::info!(agent = %aor, contact = %model::Pii(contact), ?reason, "agent phone unregistered");
+                }
+                sip_auth::RegistrarEvent::AuthFailed { source, failure, .. } => {
+                    tracing::warn!(source = %source, ?failure, "SIP authentication failed");
+                }
+                sip_auth::RegistrarEvent::SourceBanned { source, .. } => {
+                    tracing::warn!(source = %source, "source banned after repeated authentication failures");
+                }
+                other => tracing::debug!(event = ?other, "registrar"),
+            }
+        }
+        let mut snapshot = std::collections::BTreeMap::new();
+        for aor in self.registrar.aors() {
+            let list = self
+                .registrar
+                .bindings(aor)
+                .map(|b| crate::agents::Registration {
+                    contact: b.contact.uri.to_string(),
+                    source: b.source.to_string(),
+                    expires_at: b.expires_at,
+                })
+                .collect();
+            snapshot.insert(aor.to_owned(), list);
+        }
+        self.agents.set_registrations(snapshot);
+    }
 }
 
 impl Shard {
@@ -78,11 +159,13 @@ impl Shard {
         seed: u64,
         media: MediaLegs,
         io_results: mpsc::Sender<(u64, u64, b2bua::IoResult)>,
+        registrar: Option<RegistrarState>,
     ) -> Self {
         Self {
             shared,
             media,
             io_results,
+            registrar,
             txn,
             rng: StdRng::seed_from_u64(seed),
             next_key: 0,
@@ -158,11 +241,17 @@ impl Shard {
     fn next_deadline(&self, shutdown: Option<Instant>) -> Option<Instant> {
         let txn = self.txn.poll_timeout().map(|(t, _)| t);
         let call = self.timers.peek().map(|Reverse((t, _))| *t);
-        [txn, call, shutdown].into_iter().flatten().min()
+        let registrar = self.registrar.as_ref().and_then(RegistrarState::poll_timeout);
+        [txn, call, shutdown, registrar].into_iter().flatten().min()
     }
 
     fn on_timeout(&mut self, now: Instant) {
         self.txn.handle_timeout(now);
+        if let Some(reg) = &mut self.registrar {
+            if reg.poll_timeout().is_some_and(|t| t <= now) {
+                reg.handle_timeout(now);
+            }
+        }
         while let Some(Reverse((at, key))) = self.timers.peek().copied() {
             if at > now {
                 break;
@@ -356,6 +445,10 @@ impl Shard {
                 return;
             }
         }
+        if req.method == Method::Register {
+            self.on_register(now, key, req, source);
+            return;
+        }
         let call_id = req.headers.call_id().unwrap_or("").to_owned();
         let existing = self.by_call_id.get(&call_id).copied();
         match (&req.method, existing) {
@@ -417,6 +510,31 @@ impl Shard {
                     "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE".into(),
                 )],
             ),
+        }
+    }
+
+    fn on_register(&mut self, now: Instant, key: TxnKey, req: Request, source: SocketAddr) {
+        let Some(reg) = &mut self.registrar else {
+            // Only shard 0 registers; the transport routes every REGISTER there.
+            self.reply(now, &key, &req, StatusCode::SERVICE_UNAVAILABLE, &[]);
+            return;
+        };
+        let agents = reg.agents.clone();
+        let lookup = |user: &str| agents.credentials(user);
+        let answer = reg
+            .registrar
+            .handle_register(now, &req, source, &mut reg.auth, &mut reg.bans, &lookup);
+        reg.after_change();
+        match answer {
+            Some(resp) => {
+                if let Err(e) = self.txn.respond(now, &key, resp) {
+                    tracing::warn!(error = %e, "REGISTER answer not sent");
+                }
+            }
+            // A banned source gets no answer; drop its transaction at once.
+            None => {
+                let _ = self.txn.abandon(&key);
+            }
         }
     }
 

@@ -129,7 +129,19 @@ impl Dispatcher {
             }
         }
         let Ok(call_id) = message.call_id() else { return };
-        let shard = (fnv1a(call_id.as_bytes()) % self.shards.len() as u64) as usize;
+        let is_register = match &message {
+            Message::Request(r) => r.method == sip_msg::Method::Register,
+            Message::Response(r) => r
+                .headers
+                .cseq()
+                .is_ok_and(|c| c.method == sip_msg::Method::Register),
+        };
+        // Registrations are global state: shard 0 owns the registrar.
+        let shard = if is_register {
+            0
+        } else {
+            (fnv1a(call_id.as_bytes()) % self.shards.len() as u64) as usize
+        };
         match self.shards[shard].try_send(Inbound {
             message,
             source,
