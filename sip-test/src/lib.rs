@@ -18,5 +18,6 @@ pub mod http;
 pub mod http_server;
 pub mod peer;
 pub mod ports;
+pub mod relay;
 pub mod sipp;
 pub mod tools;
