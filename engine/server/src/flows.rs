@@ -345,8 +345,10 @@ pub(crate) fn folder_fingerprint(dir: &Path) -> Vec<(PathBuf, u64, Option<System
     out
 }
 
-/// The flows the CLI commands load: files with their own prompts folder, static lists allowed by name.
-fn cli_load(files: &[PathBuf], prompts: Option<&Path>) -> (Vec<ivr::Flow>, usize) {
+/// Loads flow files for the CLI, each with its own `prompts/` folder (or `prompts`); static lists and
+/// subflow names are accepted here and checked when the set is linked. With `report`, every diagnostic is
+/// printed; returns the flows that loaded and the number of errors.
+fn cli_load(files: &[PathBuf], prompts: Option<&Path>, report: bool) -> (Vec<ivr::Flow>, usize) {
     let mut errors = 0usize;
     let mut flows = Vec::new();
     for file in files {
@@ -355,7 +357,6 @@ fn cli_load(files: &[PathBuf], prompts: Option<&Path>) -> (Vec<ivr::Flow>, usize
             None => file.parent().unwrap_or(Path::new(".")).join("prompts"),
         };
         let has_prompt = |name: &str| prompt_dir.join(format!("{name}.wav")).is_file();
-        // Static lists and subflows live outside one file: accept any name here, link checks subflows.
         let any = |_: &str| true;
         let ctx = ivr::LoadContext {
             prompts: &has_prompt,
@@ -366,8 +367,10 @@ fn cli_load(files: &[PathBuf], prompts: Option<&Path>) -> (Vec<ivr::Flow>, usize
             Ok(flow) => flows.push(flow),
             Err(diags) => {
                 errors += diags.len();
-                for d in diags {
-                    say!("{d}");
+                if report {
+                    for d in diags {
+                        say!("{d}");
+                    }
                 }
             }
         }
@@ -375,35 +378,26 @@ fn cli_load(files: &[PathBuf], prompts: Option<&Path>) -> (Vec<ivr::Flow>, usize
     (flows, errors)
 }
 
-/// Subflows are looked up beside the files given, so `hotline flow check ivr-flows/hotline.yaml` links
-/// `survey` from `ivr-flows/survey.yaml`.
-fn with_siblings(files: &[PathBuf]) -> Vec<PathBuf> {
-    let mut all: BTreeSet<PathBuf> = files.iter().cloned().collect();
+/// The other flow files beside the ones given: subflows are looked up there, so
+/// `hotline flow check ivr-flows/hotline.yaml` links `survey` from `ivr-flows/survey.yaml`.
+fn siblings(files: &[PathBuf]) -> Vec<PathBuf> {
+    let mut all = BTreeSet::new();
     for f in files {
-        let dir = f.parent().unwrap_or(Path::new("."));
-        if let Ok(siblings) = flow_files(if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        }) {
-            all.extend(siblings);
-        }
+        let dir = f
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        all.extend(flow_files(dir).unwrap_or_default());
     }
-    all.into_iter().collect()
+    all.into_iter().filter(|f| !files.contains(f)).collect()
 }
 
 /// `hotline flow check FILE…`: every error as `FILE:LINE:COL: message`; a one-line summary otherwise.
 pub(crate) fn check_command(files: &[PathBuf], prompts: Option<&Path>) -> ExitCode {
-    let (flows, mut errors) = cli_load(files, prompts);
+    let (flows, mut errors) = cli_load(files, prompts, true);
     let checked: BTreeSet<String> = files.iter().map(|f| f.display().to_string()).collect();
     // Link against siblings too, but report only problems in the files asked about.
-    let (siblings, _) = {
-        let extra: Vec<PathBuf> = with_siblings(files)
-            .into_iter()
-            .filter(|f| !files.contains(f))
-            .collect();
-        quiet_load(&extra, prompts)
-    };
+    let (siblings, _) = cli_load(&siblings(files), prompts, false);
     let count = flows.len();
     let (_, link_errors) = ivr::link(flows.into_iter().chain(siblings).collect());
     for d in link_errors.iter().filter(|d| checked.contains(&d.file)) {
@@ -419,40 +413,15 @@ pub(crate) fn check_command(files: &[PathBuf], prompts: Option<&Path>) -> ExitCo
     }
 }
 
-fn quiet_load(files: &[PathBuf], prompts: Option<&Path>) -> (Vec<ivr::Flow>, usize) {
-    let mut flows = Vec::new();
-    for file in files {
-        let prompt_dir = match prompts {
-            Some(p) => p.to_path_buf(),
-            None => file.parent().unwrap_or(Path::new(".")).join("prompts"),
-        };
-        let has_prompt = |name: &str| prompt_dir.join(format!("{name}.wav")).is_file();
-        let any = |_: &str| true;
-        let ctx = ivr::LoadContext {
-            prompts: &has_prompt,
-            static_lists: &any,
-            flows: &any,
-        };
-        if let Ok(flow) = ivr::load_file(file, &ctx) {
-            flows.push(flow);
-        }
-    }
-    (flows, 0)
-}
-
 /// `hotline flow test FILE…`: runs the `tests:` of each file; prints one line per test and a summary.
 pub(crate) fn test_command(files: &[PathBuf], prompts: Option<&Path>) -> ExitCode {
-    let (flows, errors) = cli_load(files, prompts);
+    let (flows, errors) = cli_load(files, prompts, true);
     if errors > 0 {
         eprintln!("{errors} validation error(s): fix them before running tests");
         return ExitCode::FAILURE;
     }
     let names: BTreeSet<String> = flows.iter().map(|f| f.name().to_owned()).collect();
-    let extra: Vec<PathBuf> = with_siblings(files)
-        .into_iter()
-        .filter(|f| !files.contains(f))
-        .collect();
-    let (siblings, _) = quiet_load(&extra, prompts);
+    let (siblings, _) = cli_load(&siblings(files), prompts, false);
     let (linked, link_errors) = ivr::link(flows.into_iter().chain(siblings).collect());
     if !link_errors.is_empty() {
         for d in link_errors {
