@@ -210,6 +210,31 @@ pub enum MediaCommand {
     StopPlay,
     /// Ends the leg: it reports [`MediaEvent::Closed`] and stops.
     Close,
+    /// Joins this leg to another one: what this leg receives is handed out as [`BridgedPacket`]s for the
+    /// other leg to send, and this leg stops sending its own silence (prompts still play over the top).
+    /// Which leg is the other one is the runtime's business (its shell connects the two).
+    Bridge,
+    /// Leaves the bridge: back to silence and prompts.
+    Unbridge,
+}
+
+/// Media crossing a bridge from one leg to the other, as received (payload only; the sending leg writes
+/// its own RTP header).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgedPacket {
+    pub kind: BridgedKind,
+    pub payload: Vec<u8>,
+    /// The start of a talkspurt (or of a new event).
+    pub marker: bool,
+}
+
+/// What a [`BridgedPacket`] carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BridgedKind {
+    /// Audio in this codec (forwarded as is when both legs agree, transcoded otherwise).
+    Audio(Codec),
+    /// An RFC 4733 telephone-event payload (sent with the receiving leg's event payload type).
+    Event,
 }
 
 /// What a media leg reports to signalling.

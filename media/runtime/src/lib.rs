@@ -54,4 +54,4 @@ mod shell;
 pub use error::RuntimeError;
 pub use leg::{LegConfig, LegCore, MAX_BURST, Transmit};
 pub use ports::{LegSockets, PortAllocator};
-pub use shell::{COMMAND_QUEUE, LegHandle, spawn_leg};
+pub use shell::{BRIDGE_QUEUE, COMMAND_QUEUE, LegHandle, bridge, spawn_leg, unbridge};

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
-use media::{MediaCommand, MediaEvent};
+use media::{BridgedPacket, MediaCommand, MediaEvent};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -14,13 +14,24 @@ use crate::ports::LegSockets;
 
 /// Commands queued per leg before [`LegHandle::command`] reports `CommandQueueFull`.
 pub const COMMAND_QUEUE: usize = 32;
+/// Bridged packets waiting for a leg's task; beyond it they are dropped (counted by the sender's queue).
+pub const BRIDGE_QUEUE: usize = 64;
+
+/// What a leg's task is told through its command queue.
+#[derive(Debug)]
+enum LegMsg {
+    Command(MediaCommand),
+    /// The other leg of a bridge (where this leg's received media goes), or none.
+    Peer(Option<mpsc::Sender<BridgedPacket>>),
+}
 /// Largest datagram read; longer ones are truncated (and then fail to parse).
 const RECV_BUFFER: usize = 2048;
 
 /// The signalling side's grip on a running leg. Dropping it closes the leg.
 #[derive(Debug, Clone)]
 pub struct LegHandle {
-    commands: mpsc::Sender<MediaCommand>,
+    commands: mpsc::Sender<LegMsg>,
+    bridged: mpsc::Sender<BridgedPacket>,
     local_rtp_addr: SocketAddr,
     key: u64,
 }
@@ -28,7 +39,11 @@ pub struct LegHandle {
 impl LegHandle {
     /// Queues a command without waiting.
     pub fn command(&self, cmd: MediaCommand) -> Result<(), RuntimeError> {
-        self.commands.try_send(cmd).map_err(|e| match e {
+        self.send(LegMsg::Command(cmd))
+    }
+
+    fn send(&self, msg: LegMsg) -> Result<(), RuntimeError> {
+        self.commands.try_send(msg).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => RuntimeError::CommandQueueFull,
             mpsc::error::TrySendError::Closed(_) => RuntimeError::LegClosed,
         })
@@ -70,6 +85,7 @@ pub fn spawn_leg(
     key: u64,
 ) -> LegHandle {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let (bridged_tx, bridged_rx) = mpsc::channel(BRIDGE_QUEUE);
     let local_rtp_addr = sockets
         .local_rtp_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
@@ -77,9 +93,10 @@ pub fn spawn_leg(
     #[allow(clippy::disallowed_methods)] // reason: the IO shell is where wall-clock time enters
     let wall = SystemTime::now();
     core.set_wall_clock(Instant::now().into_std(), wall);
-    tokio::spawn(run_leg(sockets, core, rx, events, key));
+    tokio::spawn(run_leg(sockets, core, rx, bridged_rx, events, key));
     LegHandle {
         commands: tx,
+        bridged: bridged_tx,
         local_rtp_addr,
         key,
     }
@@ -94,10 +111,12 @@ struct Sockets {
 async fn run_leg(
     sockets: LegSockets,
     mut core: LegCore,
-    mut commands: mpsc::Receiver<MediaCommand>,
+    mut commands: mpsc::Receiver<LegMsg>,
+    mut bridged: mpsc::Receiver<BridgedPacket>,
     events: mpsc::Sender<(u64, MediaEvent)>,
     key: u64,
 ) {
+    let mut peer: Option<mpsc::Sender<BridgedPacket>> = None;
     let LegSockets {
         rtp,
         rtcp,
@@ -114,7 +133,7 @@ async fn run_leg(
     let mut rtp_buf = vec![0u8; RECV_BUFFER];
     let mut rtcp_buf = vec![0u8; RECV_BUFFER];
     loop {
-        if !drain(&mut core, &sockets, &events, key).await || core.is_closed() {
+        if !drain(&mut core, &sockets, &events, key, peer.as_ref()).await || core.is_closed() {
             break;
         }
         let deadline = core.poll_timeout().map(Instant::from_std);
@@ -133,10 +152,11 @@ async fn run_leg(
                 }
                 Err(e) => tracing::debug!(error = %e, "RTCP socket receive error"),
             },
-            cmd = commands.recv() => {
-                let cmd = cmd.unwrap_or(MediaCommand::Close);
-                core.handle_command(Instant::now().into_std(), cmd);
-            }
+            msg = commands.recv() => match msg.unwrap_or(LegMsg::Command(MediaCommand::Close)) {
+                LegMsg::Command(cmd) => core.handle_command(Instant::now().into_std(), cmd),
+                LegMsg::Peer(p) => peer = p,
+            },
+            Some(packet) = bridged.recv() => core.handle_bridged(Instant::now().into_std(), packet),
             () = sleep_until_deadline(deadline) => core.handle_timeout(Instant::now().into_std()),
         }
     }
@@ -144,6 +164,22 @@ async fn run_leg(
     drop(sockets);
     drop(lease);
     drop(commands);
+}
+
+/// Joins two legs: each sends what the other receives (see [`MediaCommand::Bridge`]).
+pub fn bridge(a: &LegHandle, b: &LegHandle) -> Result<(), RuntimeError> {
+    a.send(LegMsg::Peer(Some(b.bridged.clone())))?;
+    b.send(LegMsg::Peer(Some(a.bridged.clone())))?;
+    a.command(MediaCommand::Bridge)?;
+    b.command(MediaCommand::Bridge)
+}
+
+/// Separates two bridged legs: each goes back to its own silence and prompts.
+pub fn unbridge(a: &LegHandle, b: &LegHandle) -> Result<(), RuntimeError> {
+    a.send(LegMsg::Peer(None))?;
+    b.send(LegMsg::Peer(None))?;
+    a.command(MediaCommand::Unbridge)?;
+    b.command(MediaCommand::Unbridge)
 }
 
 async fn sleep_until_deadline(deadline: Option<Instant>) {
@@ -159,7 +195,14 @@ async fn drain(
     sockets: &Sockets,
     events: &mpsc::Sender<(u64, MediaEvent)>,
     key: u64,
+    peer: Option<&mpsc::Sender<BridgedPacket>>,
 ) -> bool {
+    while let Some(packet) = core.poll_bridged() {
+        // A full or gone peer drops the packet: media is never waited for.
+        if let Some(p) = peer {
+            let _ = p.try_send(packet);
+        }
+    }
     while let Some(Transmit {
         destination,
         rtcp,
@@ -346,5 +389,52 @@ mod tests {
             ));
         }
         assert_eq!(PortAllocator::new(20001, 20006).unwrap().capacity(), 2);
+    }
+
+    #[tokio::test]
+    async fn two_bridged_legs_carry_a_callers_audio_to_the_other_side() {
+        let ports = PortAllocator::new(21000, 21999).unwrap();
+        let (sa, sb) = (
+            ports.allocate(LOCALHOST).unwrap(),
+            ports.allocate(LOCALHOST).unwrap(),
+        );
+        let (caller, agent) = (
+            UdpSocket::bind((LOCALHOST, 0)).await.unwrap(),
+            UdpSocket::bind((LOCALHOST, 0)).await.unwrap(),
+        );
+        let (events_tx, _events) = mpsc::channel(16);
+        let a = spawn_leg(sa, core(), events_tx.clone(), 1);
+        let b = spawn_leg(sb, core(), events_tx, 2);
+        a.command(MediaCommand::Configure {
+            remote: remote(caller.local_addr().unwrap()),
+        })
+        .unwrap();
+        b.command(MediaCommand::Configure {
+            remote: remote(agent.local_addr().unwrap()),
+        })
+        .unwrap();
+        bridge(&a, &b).unwrap();
+
+        // The caller sends a recognisable payload to leg A; it must come out of leg B towards the agent.
+        let payload = [0x55u8; 160];
+        let packet = RtpPacket::new(Pt(0), Seq16(9), Ts32(900), Ssrc(0xCA11), &payload)
+            .to_vec()
+            .unwrap();
+        let mut buf = [0u8; 2048];
+        let found = timeout(WAIT, async {
+            loop {
+                caller.send_to(&packet, a.local_rtp_addr()).await.unwrap();
+                let (n, from) = agent.recv_from(&mut buf).await.unwrap();
+                let p = RtpPacket::parse(&buf[..n]).unwrap();
+                // Silence from before the bridge took effect may come first; wait for the caller's audio.
+                if p.payload == payload {
+                    return (from, p.ssrc);
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(found, (b.local_rtp_addr(), Ssrc(0x5151_5151)));
+        unbridge(&a, &b).unwrap();
     }
 }

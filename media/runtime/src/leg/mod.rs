@@ -47,7 +47,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use audio::PromptLibrary;
 use codec::{DtmfDetector, FRAME_SAMPLES};
-use media::{Codec, Digit, DigitSource, Direction, LegStats, MediaCommand, MediaEvent, RemoteMedia};
+use media::{
+    BridgedKind, BridgedPacket, Codec, Digit, DigitSource, Direction, LegStats, MediaCommand, MediaEvent,
+    RemoteMedia,
+};
 use rtp::rtcp::{self, RtcpPacket, SDES_CNAME};
 use rtp::{
     Bye, NtpTime, PacketKind, Pt, ReceiverReport, RtpPacket, RtpSession, SdesChunk, SdesItem, SenderInfo,
@@ -67,6 +70,8 @@ const SILENCE_RMS: f32 = 90.0;
 const PT_COMFORT_NOISE: u8 = 13;
 /// Telephone events remembered for de-duplication.
 const EVENT_MEMORY: usize = 16;
+/// Media waiting to cross a bridge; beyond it the oldest is dropped (the other leg is not keeping up).
+const MAX_BRIDGE_QUEUE: usize = 64;
 /// How long an event is remembered after its last packet.
 const EVENT_FORGET_AFTER: Duration = Duration::from_secs(5);
 /// A replayed event (same SSRC and timestamp, e.g. the same pcap played twice) counts as a
@@ -164,6 +169,11 @@ pub struct LegCore {
     stats: LegStats,
     transmits: VecDeque<Transmit>,
     events: VecDeque<MediaEvent>,
+    /// Joined to another leg: received media is handed out, filler silence is not sent.
+    bridged: bool,
+    bridge_out: VecDeque<BridgedPacket>,
+    /// The RTP timestamp of the telephone event being relayed over the bridge (one per event).
+    bridge_event_ts: Option<Ts32>,
 }
 
 impl LegCore {
@@ -199,6 +209,9 @@ impl LegCore {
             stats: LegStats::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            bridged: false,
+            bridge_out: VecDeque::new(),
+            bridge_event_ts: None,
         }
     }
 
@@ -240,6 +253,11 @@ impl LegCore {
             MediaCommand::Play { play_id, prompts } => self.play(play_id, prompts),
             MediaCommand::StopPlay => self.stop_play(),
             MediaCommand::Close => self.close(now),
+            MediaCommand::Bridge => self.bridged = true,
+            MediaCommand::Unbridge => {
+                self.bridged = false;
+                self.bridge_out.clear();
+            }
         }
     }
 
@@ -283,6 +301,72 @@ impl LegCore {
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
+    }
+
+    /// Media received while bridged, for the other leg ([`Self::handle_bridged`] there).
+    pub fn poll_bridged(&mut self) -> Option<BridgedPacket> {
+        self.bridge_out.pop_front()
+    }
+
+    /// Sends media that arrived on the other leg of a bridge: audio in our codec goes out as it came
+    /// (transcoded when the codecs differ), telephone events with our event payload type and one RTP
+    /// timestamp per event. Ignored unless bridged, configured and allowed to send.
+    pub fn handle_bridged(&mut self, now: Instant, packet: BridgedPacket) {
+        if !self.bridged || self.closed || !self.direction.sends() {
+            return;
+        }
+        let Some(remote) = self.remote.clone() else { return };
+        let (pt, payload, ts) = match packet.kind {
+            BridgedKind::Audio(codec) if codec == remote.codec => {
+                (remote.payload_type, packet.payload, self.rtp_ts_at(now))
+            }
+            BridgedKind::Audio(codec) => {
+                let mut pcm = Vec::with_capacity(packet.payload.len());
+                codec::decode(codec, &packet.payload, &mut pcm);
+                let mut out = Vec::with_capacity(pcm.len());
+                codec::encode(remote.codec, &pcm, &mut out);
+                (remote.payload_type, out, self.rtp_ts_at(now))
+            }
+            BridgedKind::Event => {
+                let Some(pt) = remote.dtmf_payload_type else {
+                    return;
+                };
+                let ts = match self.bridge_event_ts {
+                    Some(ts) if !packet.marker => ts,
+                    _ => self.rtp_ts_at(now),
+                };
+                // The end bit (byte 1, top bit) closes the event: the next one gets a new timestamp.
+                let ended = packet.payload.get(1).is_some_and(|b| b & 0x80 != 0);
+                self.bridge_event_ts = if ended { None } else { Some(ts) };
+                (pt, packet.payload, ts)
+            }
+        };
+        let mut rtp = RtpPacket::new(Pt(pt), self.seq, ts, Ssrc(self.config.ssrc), &payload);
+        rtp.marker = packet.marker || self.marker_pending;
+        if let Ok(contents) = rtp.to_vec() {
+            self.transmits.push_back(Transmit {
+                destination: remote.addr,
+                rtcp: false,
+                contents,
+            });
+            self.seq = self.seq.next();
+            self.marker_pending = false;
+            self.stats.packets_sent += 1;
+            self.octets_sent += payload.len() as u64;
+        }
+    }
+
+    fn bridge_forward(&mut self, kind: BridgedKind, packet: &RtpPacket<'_>) {
+        if self.bridged {
+            if self.bridge_out.len() >= MAX_BRIDGE_QUEUE {
+                self.bridge_out.pop_front();
+            }
+            self.bridge_out.push_back(BridgedPacket {
+                kind,
+                payload: packet.payload.to_vec(),
+                marker: packet.marker,
+            });
+        }
     }
 
     pub fn poll_event(&mut self) -> Option<MediaEvent> {
@@ -456,6 +540,8 @@ impl LegCore {
         }
 
         match &self.remote {
+            // Bridged and nothing to play: the other leg's media fills the stream.
+            Some(_) if self.bridged && !playing => {}
             Some(remote) if self.direction.sends() => {
                 let mut payload = std::mem::take(&mut self.payload);
                 payload.clear();
@@ -600,6 +686,9 @@ impl LegCore {
         let Ok(event) = TelephoneEvent::parse(packet.payload) else {
             return;
         };
+        // Relayed as received (every packet, retransmitted end packets included); digits are still
+        // reported once below.
+        self.bridge_forward(BridgedKind::Event, packet);
         if !self.rfc4733_seen {
             self.rfc4733_seen = true;
             self.pcm.clear();
@@ -647,6 +736,7 @@ impl LegCore {
     }
 
     fn handle_audio(&mut self, now: Instant, packet: &RtpPacket<'_>, codec: Codec) {
+        self.bridge_forward(BridgedKind::Audio(codec), packet);
         if self.rx.as_ref().is_none_or(|s| s.ssrc() != packet.ssrc) {
             if let Some(old) = self.rx.take() {
                 self.stats.ssrc_changes += 1;

@@ -796,3 +796,155 @@ fn a_payload_type_we_did_not_negotiate_does_not_latch() {
     assert_eq!(h.core.latched_source(), Some(addr(PEER)));
     assert_eq!(h.core.stats().packets_received, 1);
 }
+
+/// Moves everything leg `from` received for the bridge into leg `to`.
+fn cross(from: &mut Harness, to: &mut Harness) -> usize {
+    let mut n = 0;
+    while let Some(p) = from.core.poll_bridged() {
+        to.core.handle_bridged(to.now, p);
+        n += 1;
+    }
+    to.drain();
+    n
+}
+
+fn bridged_pair(a_codec: Codec, b_codec: Codec) -> (Harness, Harness) {
+    let mut a = Harness::new(config(), vec![]);
+    let mut b = Harness::new(
+        LegConfig {
+            ssrc: 0xBBBB,
+            ..config()
+        },
+        vec![],
+    );
+    a.command(MediaCommand::Configure {
+        remote: remote(a_codec),
+    });
+    b.command(MediaCommand::Configure {
+        remote: RemoteMedia {
+            addr: addr("192.0.2.20:30000"),
+            ..remote(b_codec)
+        },
+    });
+    a.command(MediaCommand::Bridge);
+    b.command(MediaCommand::Bridge);
+    (a, b)
+}
+
+#[test]
+fn bridged_audio_crosses_unchanged_when_the_codecs_agree() {
+    let (mut a, mut b) = bridged_pair(Codec::Pcmu, Codec::Pcmu);
+    let tone = ramp(160);
+    for i in 0..5u16 {
+        a.receive(
+            "192.0.2.10:40000",
+            &audio_packet(0x1111, 100 + i, 160 * u32::from(i), Codec::Pcmu, &tone),
+        );
+    }
+    assert_eq!(cross(&mut a, &mut b), 5);
+    let sent: Vec<&Sent> = b.rtp.iter().collect();
+    assert_eq!(sent.len(), 5);
+    let mut expected = Vec::new();
+    codec::encode(Codec::Pcmu, &tone, &mut expected);
+    assert!(
+        sent.iter()
+            .all(|p| p.payload == expected && p.pt == 0 && p.ssrc == 0xBBBB)
+    );
+    assert!(sent.iter().all(|p| p.destination == addr("192.0.2.20:30000")));
+    let seqs: Vec<u16> = sent.iter().map(|p| p.seq).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0].wrapping_add(1)),
+        "B's own continuous sequence: {seqs:?}"
+    );
+}
+
+#[test]
+fn bridged_audio_is_transcoded_between_pcmu_and_pcma() {
+    let (mut a, mut b) = bridged_pair(Codec::Pcmu, Codec::Pcma);
+    let tone = ramp(160);
+    a.receive(
+        "192.0.2.10:40000",
+        &audio_packet(0x1111, 1, 0, Codec::Pcmu, &tone),
+    );
+    cross(&mut a, &mut b);
+    let p = b.rtp.last().unwrap();
+    assert_eq!(p.pt, 8);
+    let mut pcm = Vec::new();
+    codec::decode(Codec::Pcma, &p.payload, &mut pcm);
+    let worst = pcm
+        .iter()
+        .zip(&tone)
+        .map(|(x, y)| (i32::from(*x) - i32::from(*y)).abs())
+        .max()
+        .unwrap();
+    assert!(
+        worst < 600,
+        "transcoding keeps the waveform (worst error {worst})"
+    );
+}
+
+#[test]
+fn a_bridged_leg_sends_no_filler_silence_and_resumes_it_when_unbridged() {
+    let (mut a, _b) = bridged_pair(Codec::Pcmu, Codec::Pcmu);
+    a.run_to(200);
+    assert!(
+        a.rtp.is_empty(),
+        "no silence while bridged: {} packets",
+        a.rtp.len()
+    );
+    a.command(MediaCommand::Unbridge);
+    a.run_to(400);
+    assert!(
+        a.rtp.len() >= 9,
+        "silence again after the bridge: {}",
+        a.rtp.len()
+    );
+}
+
+#[test]
+fn bridged_telephone_events_keep_one_timestamp_per_event_and_are_still_reported() {
+    let (mut a, mut b) = bridged_pair(Codec::Pcmu, Codec::Pcma);
+    for p in key_press(0x2222, 500, 16_000, 5) {
+        a.receive("192.0.2.10:40000", &p);
+    }
+    assert_eq!(
+        a.digits(),
+        vec![(Digit::D5, DigitSource::Rfc4733)],
+        "the digit is still reported once"
+    );
+    cross(&mut a, &mut b);
+    let first: Vec<u32> = b.rtp.iter().filter(|p| p.pt == 101).map(|p| p.ts).collect();
+    assert_eq!(first.len(), 10, "every packet of the press is relayed");
+    assert!(
+        first.iter().all(|ts| *ts == first[0]),
+        "one RTP timestamp for the whole event"
+    );
+    // The next press gets a new timestamp.
+    b.now += ms(300);
+    for p in key_press(0x2222, 600, 20_000, 7) {
+        a.receive("192.0.2.10:40000", &p);
+    }
+    cross(&mut a, &mut b);
+    let second: Vec<u32> = b
+        .rtp
+        .iter()
+        .filter(|p| p.pt == 101)
+        .skip(10)
+        .map(|p| p.ts)
+        .collect();
+    assert_eq!(second.len(), 10);
+    assert_ne!(second[0], first[0]);
+}
+
+#[test]
+fn nothing_crosses_an_unbridged_leg() {
+    let mut a = Harness::new(config(), vec![]);
+    a.command(MediaCommand::Configure {
+        remote: remote(Codec::Pcmu),
+    });
+    a.receive(
+        "192.0.2.10:40000",
+        &audio_packet(0x1111, 1, 0, Codec::Pcmu, &ramp(160)),
+    );
+    assert!(a.core.poll_bridged().is_none());
+}
