@@ -18,6 +18,10 @@
 //!         hotline_b2bua::Output::Media(_cmd) => { /* to the call's media leg */ }
 //!         hotline_b2bua::Output::Record(_rec) => { /* to the call-record writer */ }
 //!         hotline_b2bua::Output::Io(_req) => { /* run it, answer with handle_io_result */ }
+//!         hotline_b2bua::Output::AgentMedia(_cmd) => { /* to the agent leg's media */ }
+//!         hotline_b2bua::Output::Bridge => { /* join the two media legs */ }
+//!         hotline_b2bua::Output::Stateless { .. } => { /* TxnLayer::send_stateless (ACK of a 2xx) */ }
+//!         hotline_b2bua::Output::Agent(_ev) => { /* to the queue: answered, failed, ended */ }
 //!     }
 //! }
 //! let _next = session.poll_timeout();
@@ -30,6 +34,6 @@ mod session;
 
 pub use info_dtmf::{InfoDtmfError, MAX_INFO_BODY, parse_info_dtmf};
 pub use session::{
-    CallSession, IncomingCall, IoRequest, IoResult, MASKED_DIGIT, MAX_FIELDS, MAX_RECORDED_DIGITS, MAX_TRAIL,
-    Output, Record, SessionConfig,
+    AgentEvent, AgentTarget, CallSession, IncomingCall, IoRequest, IoResult, MASKED_DIGIT, MAX_FIELDS,
+    MAX_RECORDED_DIGITS, MAX_TRAIL, Output, Record, SessionConfig,
 };

@@ -94,6 +94,60 @@ pub enum Output {
     /// IO the flow needs (an HTTP data dip, an identity lookup); answer with
     /// [`CallSession::handle_io_result`].
     Io(IoRequest),
+    /// A command for the agent leg's media (opened by the engine before [`CallSession::offer_agent`]).
+    AgentMedia(MediaCommand),
+    /// Join the caller's media leg and the agent's (both directions).
+    Bridge,
+    /// Send a message outside any transaction (the ACK for the agent's 2xx, RFC 3261 13.2.2.4).
+    Stateless {
+        message: sip_msg::Message,
+        destination: SocketAddr,
+        transport: Transport,
+    },
+    /// What happened on the agent leg, for the queue.
+    Agent(AgentEvent),
+}
+
+/// Where to reach the agent a queue offered this call to.
+#[derive(Debug, Clone)]
+pub struct AgentTarget {
+    /// The queue's offer id (echoed in [`AgentEvent`]s).
+    pub offer: u64,
+    /// The agent (SIP user).
+    pub agent: String,
+    /// The agent phone's registered Contact.
+    pub contact: Uri,
+    /// Where to send: the address the registration came from (right behind NAT).
+    pub destination: SocketAddr,
+    /// The local RTP port of the agent leg's media.
+    pub media_port: u16,
+    /// The agent leg's Call-ID (the engine picks one that lands on the same shard as the call).
+    pub call_id: String,
+    /// Our id of the interaction, sent to the agent's phone in `X-Hotline-Interaction`.
+    pub interaction: String,
+}
+
+/// What happened on the agent leg.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentEvent {
+    /// The agent answered; the call is bridged.
+    Answered { offer: u64 },
+    /// The agent's phone refused (`status`) or never answered (`None`).
+    Failed { offer: u64, status: Option<u16> },
+    /// A bridged call ended (`by_agent`: the agent hung up).
+    Ended { offer: u64, by_agent: bool },
+}
+
+/// The leg towards an agent's phone.
+#[derive(Debug)]
+struct AgentLeg {
+    offer: u64,
+    invite: Request,
+    offer_sdp: sdp::SessionDescription,
+    destination: SocketAddr,
+    dialog: Option<sip_dialog::Dialog>,
+    /// The offer was withdrawn before the agent answered: CANCEL sent, a late 2xx gets ACK + BYE.
+    cancelled: bool,
 }
 
 /// IO requested by the flow, performed by the engine outside the session.
@@ -224,6 +278,7 @@ pub struct CallSession {
     next_own_play: u64,
     /// A REFER we sent to transfer the caller, by its CSeq.
     refer_cseq: Option<u32>,
+    agent: Option<AgentLeg>,
     out: std::collections::VecDeque<Output>,
 }
 
@@ -289,6 +344,7 @@ impl CallSession {
             waiting: None,
             next_own_play: 0,
             refer_cseq: None,
+            agent: None,
             out: Default::default(),
             invite: call.invite,
         };
@@ -426,6 +482,13 @@ impl CallSession {
     /// A new request inside this call (re-INVITE, BYE, INFO, OPTIONS, UPDATE, …). CANCEL goes to
     /// [`Self::handle_cancel`], ACKs to [`Self::handle_ack`].
     pub fn handle_request(&mut self, now: Instant, key: TxnKey, req: Request) {
+        if self
+            .agent_call_id()
+            .is_some_and(|id| req.headers.call_id().ok() == Some(id))
+        {
+            self.handle_agent_request(now, key, req);
+            return;
+        }
         if matches!(self.state, State::Closing { .. } | State::Done) {
             let resp = self.response(&req, StatusCode::CALL_TRANSACTION_DOES_NOT_EXIST);
             self.out.push_back(Output::Respond { key, response: resp });
@@ -879,9 +942,250 @@ impl CallSession {
         tracing::info!(target = %model::Pii(refer_to), "transferring the caller (REFER)");
     }
 
-    /// A response to a request this session sent (REFER, BYE).
+    /// The queue offers the call to an agent: INVITE the agent's phone with the caller's number in From and
+    /// an SDP offer for the agent leg. Refused at once (as [`AgentEvent::Failed`]) unless the caller is
+    /// waiting in a queue with no other agent leg.
+    pub fn offer_agent(&mut self, _now: Instant, target: AgentTarget) {
+        if self.waiting.is_none() || self.agent.is_some() || !matches!(self.state, State::Confirmed) {
+            self.out.push_back(Output::AgentMedia(MediaCommand::Close));
+            self.out.push_back(Output::Agent(AgentEvent::Failed {
+                offer: target.offer,
+                status: None,
+            }));
+            return;
+        }
+        let host = match self.config.sip_addr.ip() {
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        let caller = self
+            .invite
+            .headers
+            .from()
+            .ok()
+            .and_then(|f| f.uri.user().map(str::to_owned))
+            .unwrap_or_default();
+        let caller_name = self.invite.headers.from().ok().and_then(|f| f.display_name);
+        let (Ok(from_uri), Ok(to_uri)) = (
+            format!("sip:{caller}@{host}").parse::<Uri>(),
+            format!("sip:{}@{host}", target.agent).parse::<Uri>(),
+        ) else {
+            self.out.push_back(Output::AgentMedia(MediaCommand::Close));
+            self.out.push_back(Output::Agent(AgentEvent::Failed {
+                offer: target.offer,
+                status: None,
+            }));
+            return;
+        };
+        let mut from = sip_msg::NameAddr::new(from_uri);
+        from.display_name = caller_name;
+        let initial = sip_dialog::InitialRequest {
+            method: Method::Invite,
+            request_uri: target.contact.clone(),
+            from,
+            to: sip_msg::NameAddr::new(to_uri),
+            contact: Some(self.contact_uri()),
+            route: Vec::new(),
+            call_id: Some(target.call_id.clone()),
+        };
+        let via = via_spec(self.config.sip_addr, Transport::Udp);
+        let mut invite = initial.build(&via, &mut self.rng);
+        self.media.version += 1;
+        let offer_sdp = sdp::create_offer(
+            &self.config.caps,
+            self.config.media_ip,
+            target.media_port,
+            self.media.session_id.wrapping_add(1),
+            self.media.version,
+        );
+        invite.headers.set(HeaderName::ContentType, "application/sdp");
+        invite.headers.set(
+            HeaderName::Other("X-Hotline-Interaction".into()),
+            target.interaction.clone(),
+        );
+        invite.body = Bytes::from(offer_sdp.to_string());
+        tracing::info!(agent = %target.agent, offer = target.offer, "offering the call to an agent");
+        self.out.push_back(Output::Send {
+            request: invite.clone(),
+            destination: target.destination,
+            transport: Transport::Udp,
+        });
+        self.agent = Some(AgentLeg {
+            offer: target.offer,
+            invite,
+            offer_sdp,
+            destination: target.destination,
+            dialog: None,
+            cancelled: false,
+        });
+    }
+
+    /// The queue withdrew its offer (the agent did not answer in time): CANCEL the ringing INVITE.
+    pub fn withdraw_offer(&mut self, _now: Instant, offer: u64) {
+        let Some(leg) = &mut self.agent else { return };
+        if leg.offer != offer || leg.dialog.is_some() || leg.cancelled {
+            return;
+        }
+        leg.cancelled = true;
+        let cancel = sip_dialog::cancel_for(&leg.invite);
+        let destination = leg.destination;
+        self.out.push_back(Output::Send {
+            request: cancel,
+            destination,
+            transport: Transport::Udp,
+        });
+        self.out.push_back(Output::AgentMedia(MediaCommand::Close));
+    }
+
+    /// The Call-ID of the agent leg, when there is one (requests from the agent's phone carry it).
+    pub fn agent_call_id(&self) -> Option<&str> {
+        self.agent.as_ref().and_then(|a| a.invite.headers.call_id().ok())
+    }
+
+    fn handle_agent_response(&mut self, now: Instant, resp: &Response) {
+        let Some(leg) = &mut self.agent else { return };
+        let offer = leg.offer;
+        if resp.status.is_provisional() {
+            return;
+        }
+        if !resp.status.is_success() {
+            // The transaction layer ACKs a non-2xx itself. A 487 answers our CANCEL.
+            let cancelled = leg.cancelled;
+            self.agent = None;
+            if !cancelled {
+                self.out.push_back(Output::AgentMedia(MediaCommand::Close));
+                self.out.push_back(Output::Agent(AgentEvent::Failed {
+                    offer,
+                    status: Some(resp.status.0),
+                }));
+            }
+            return;
+        }
+        // A 2xx: create the dialog once; ACK every 2xx (retransmissions included).
+        if leg.dialog.is_none() {
+            match sip_dialog::Dialog::new_uac(&leg.invite, resp) {
+                Ok(d) => leg.dialog = Some(d),
+                Err(e) => {
+                    tracing::warn!(error = %e, "agent's 2xx forms no dialog");
+                    return;
+                }
+            }
+            let via = via_spec(self.config.sip_addr, Transport::Udp);
+            if let Some(d) = &mut leg.dialog {
+                let ack = d.create_request(Method::Ack, &via, &mut self.rng);
+                self.out.push_back(Output::Stateless {
+                    message: sip_msg::Message::Request(ack),
+                    destination: leg.destination,
+                    transport: Transport::Udp,
+                });
+            }
+            if leg.cancelled || !matches!(self.state, State::Confirmed) {
+                // Answered after we gave up: hang up on the agent at once.
+                if let Some(d) = &mut leg.dialog {
+                    let bye = d.create_request(Method::Bye, &via, &mut self.rng);
+                    self.out.push_back(Output::Send {
+                        request: bye,
+                        destination: leg.destination,
+                        transport: Transport::Udp,
+                    });
+                }
+                self.agent = None;
+                return;
+            }
+            let answer = sdp::SessionDescription::parse(&resp.body).ok();
+            match answer.and_then(|a| sdp::parse_answer(&leg.offer_sdp, &a).ok()) {
+                Some((remote, direction)) => {
+                    self.out
+                        .push_back(Output::AgentMedia(MediaCommand::Configure { remote }));
+                    self.out
+                        .push_back(Output::AgentMedia(MediaCommand::SetDirection(direction)));
+                }
+                None => {
+                    tracing::warn!("the agent's answer is not usable SDP: hanging up on the agent");
+                    if let Some(d) = &mut leg.dialog {
+                        let bye = d.create_request(Method::Bye, &via, &mut self.rng);
+                        self.out.push_back(Output::Send {
+                            request: bye,
+                            destination: leg.destination,
+                            transport: Transport::Udp,
+                        });
+                    }
+                    self.agent = None;
+                    self.out.push_back(Output::AgentMedia(MediaCommand::Close));
+                    self.out.push_back(Output::Agent(AgentEvent::Failed {
+                        offer,
+                        status: Some(488),
+                    }));
+                    return;
+                }
+            }
+            // Connected: the hold music stops, the flow ends (the call stays with the agent), media joins.
+            if let Some(w) = self.waiting.take() {
+                self.out.push_back(Output::Media(MediaCommand::StopPlay));
+                self.ivr
+                    .handle_queue_result(now, w.request_id, ivr::QueueOutcome::Connected);
+                self.drain_ivr(now);
+            }
+            self.out.push_back(Output::Bridge);
+            self.out.push_back(Output::Agent(AgentEvent::Answered { offer }));
+        } else if let Some(d) = &mut leg.dialog {
+            let via = via_spec(self.config.sip_addr, Transport::Udp);
+            let ack = d.create_request(Method::Ack, &via, &mut self.rng);
+            self.out.push_back(Output::Stateless {
+                message: sip_msg::Message::Request(ack),
+                destination: leg.destination,
+                transport: Transport::Udp,
+            });
+        }
+    }
+
+    /// A request from the agent's phone inside the agent leg (BYE, re-INVITE, INFO…).
+    fn handle_agent_request(&mut self, now: Instant, key: TxnKey, req: Request) {
+        let Some(leg) = &mut self.agent else {
+            let resp = self.response(&req, StatusCode::CALL_TRANSACTION_DOES_NOT_EXIST);
+            self.out.push_back(Output::Respond { key, response: resp });
+            return;
+        };
+        if let Some(d) = &mut leg.dialog {
+            if let Err(e) = d.validate_in_dialog(&req) {
+                let resp = self.response(&req, e.status());
+                self.out.push_back(Output::Respond { key, response: resp });
+                return;
+            }
+        }
+        match req.method {
+            Method::Bye => {
+                let resp = sip_dialog::uas_response(&req, StatusCode::OK, "", None);
+                self.out.push_back(Output::Respond { key, response: resp });
+                let offer = leg.offer;
+                self.agent = None;
+                self.out.push_back(Output::AgentMedia(MediaCommand::Close));
+                self.out.push_back(Output::Agent(AgentEvent::Ended {
+                    offer,
+                    by_agent: true,
+                }));
+                self.end(now, EndReason::AgentHangup, true);
+            }
+            // Hold from the agent's phone, INFO, OPTIONS: accepted without changing the caller's side.
+            _ => {
+                let resp = sip_dialog::uas_response(&req, StatusCode::OK, "", None);
+                self.out.push_back(Output::Respond { key, response: resp });
+            }
+        }
+    }
+
+    /// A response to a request this session sent (REFER, BYE, the agent's INVITE).
     pub fn handle_response(&mut self, now: Instant, resp: &Response) {
         let Ok(cseq) = resp.headers.cseq() else { return };
+        let agent_leg = self
+            .agent_call_id()
+            .is_some_and(|id| resp.headers.call_id().ok() == Some(id));
+        if agent_leg {
+            if cseq.method == Method::Invite {
+                self.handle_agent_response(now, resp);
+            }
+            return;
+        }
         if cseq.method == Method::Refer && Some(cseq.seq) == self.refer_cseq && resp.status.is_final() {
             self.refer_cseq = None;
             let reason = if resp.status.is_success() {
@@ -900,6 +1204,20 @@ impl CallSession {
     pub fn handle_request_timeout(&mut self, now: Instant) {
         if self.refer_cseq.take().is_some() {
             self.end(now, EndReason::FlowHangup, true);
+            return;
+        }
+        // The agent's phone never answered our INVITE (Timer B).
+        if let Some(leg) = &self.agent {
+            if leg.dialog.is_none() {
+                let offer = leg.offer;
+                let cancelled = leg.cancelled;
+                self.agent = None;
+                if !cancelled {
+                    self.out.push_back(Output::AgentMedia(MediaCommand::Close));
+                    self.out
+                        .push_back(Output::Agent(AgentEvent::Failed { offer, status: None }));
+                }
+            }
         }
     }
 
@@ -947,6 +1265,38 @@ impl CallSession {
                     transport: self.transport,
                 });
             }
+        }
+        if let Some(leg) = self.agent.take() {
+            let via = via_spec(self.config.sip_addr, Transport::Udp);
+            match leg.dialog {
+                Some(mut d) if reason != EndReason::AgentHangup => {
+                    let bye = d.create_request(Method::Bye, &via, &mut self.rng);
+                    self.out.push_back(Output::Send {
+                        request: bye,
+                        destination: leg.destination,
+                        transport: Transport::Udp,
+                    });
+                    self.out.push_back(Output::Agent(AgentEvent::Ended {
+                        offer: leg.offer,
+                        by_agent: false,
+                    }));
+                }
+                Some(_) => {}
+                None if !leg.cancelled => {
+                    let cancel = sip_dialog::cancel_for(&leg.invite);
+                    self.out.push_back(Output::Send {
+                        request: cancel,
+                        destination: leg.destination,
+                        transport: Transport::Udp,
+                    });
+                    self.out.push_back(Output::Agent(AgentEvent::Failed {
+                        offer: leg.offer,
+                        status: None,
+                    }));
+                }
+                None => {}
+            }
+            self.out.push_back(Output::AgentMedia(MediaCommand::Close));
         }
         self.end_reason = Some(reason);
         self.out.push_back(Output::Media(MediaCommand::Close));

@@ -710,3 +710,229 @@ fn verification_digits_are_masked_and_the_outcome_recorded_then_hold_music_then_
     });
     assert!(fields.unwrap().contains_key("ani_match"));
 }
+
+const FLOW_QUEUE: &str = "flow: q
+start: queue
+nodes:
+  queue:
+    type: enqueue
+    queue: support
+    on_left: bye
+  bye:
+    type: hangup
+";
+
+fn waiting_in_queue() -> Harness {
+    let (mut h, _) = answered_with(FLOW_QUEUE);
+    let outs = h.take();
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Output::Record(Record::Queue { queue }) if queue == "support"))
+    );
+    h
+}
+
+fn target(offer: u64) -> hotline_b2bua::AgentTarget {
+    hotline_b2bua::AgentTarget {
+        offer,
+        agent: "2001".into(),
+        contact: "sip:2001@192.0.2.50:5080".parse().unwrap(),
+        destination: "192.0.2.50:5080".parse().unwrap(),
+        media_port: 20002,
+        call_id: "agent-leg-1".into(),
+        interaction: "01JCALL".into(),
+    }
+}
+
+fn sent_invite(outs: &[Output]) -> Request {
+    outs.iter()
+        .find_map(|o| match o {
+            Output::Send { request, .. } if request.method == sip_msg::Method::Invite => {
+                Some(request.clone())
+            }
+            _ => None,
+        })
+        .expect("an INVITE to the agent")
+}
+
+/// The agent phone's 200 with an SDP answer (PCMU, port 41000).
+fn agent_ok(invite: &Request) -> Response {
+    let mut ok = Response::from_request(invite, sip_msg::StatusCode::OK);
+    ok.headers.set(
+        sip_msg::HeaderName::To,
+        format!(
+            "{};tag=agenttag",
+            invite.headers.get(&sip_msg::HeaderName::To).unwrap()
+        ),
+    );
+    ok.headers
+        .set(sip_msg::HeaderName::Contact, "<sip:2001@192.0.2.50:5080>");
+    ok.headers
+        .set(sip_msg::HeaderName::ContentType, "application/sdp");
+    ok.body = bytes::Bytes::from(
+        "v=0\r\no=a 1 1 IN IP4 192.0.2.50\r\ns=-\r\nc=IN IP4 192.0.2.50\r\nt=0 0\r\nm=audio 41000 RTP/AVP 0 101\r\n\
+         a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n",
+    );
+    ok
+}
+
+#[test]
+fn an_offered_agent_is_invited_with_the_callers_number_and_bridged_on_answer() {
+    let mut h = waiting_in_queue();
+    h.session.offer_agent(h.now, target(7));
+    h.drain();
+    let outs = h.take();
+    let invite = sent_invite(&outs);
+    assert_eq!(invite.uri.to_string(), "sip:2001@192.0.2.50:5080");
+    assert_eq!(
+        invite.headers.from().unwrap().uri.user(),
+        Some("+15550001"),
+        "the caller's number in From"
+    );
+    assert_eq!(invite.headers.call_id().unwrap(), "agent-leg-1");
+    assert_eq!(
+        invite
+            .headers
+            .get(&sip_msg::HeaderName::Other("X-Hotline-Interaction".into())),
+        Some("01JCALL")
+    );
+    assert!(String::from_utf8_lossy(&invite.body).contains("m=audio 20002 RTP/AVP"));
+
+    let ok = agent_ok(&invite);
+    h.session.handle_response(h.now, &ok);
+    h.drain();
+    let outs = h.take();
+    let ack = outs.iter().find_map(|o| match o {
+        Output::Stateless {
+            message: Message::Request(r),
+            destination,
+            ..
+        } => Some((r.clone(), *destination)),
+        _ => None,
+    });
+    let (ack, dest) = ack.expect("the 2xx is acknowledged");
+    assert_eq!(
+        (ack.method.clone(), dest),
+        (sip_msg::Method::Ack, "192.0.2.50:5080".parse().unwrap())
+    );
+    assert_eq!(ack.headers.to().unwrap().tag(), Some("agenttag"));
+    assert!(outs.iter().any(|o| matches!(o, Output::AgentMedia(MediaCommand::Configure { remote }) if remote.addr == "192.0.2.50:41000".parse().unwrap())));
+    assert!(outs.iter().any(|o| matches!(o, Output::Bridge)));
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Output::Agent(hotline_b2bua::AgentEvent::Answered { offer: 7 })))
+    );
+    assert!(
+        media_cmds(&outs)
+            .iter()
+            .any(|c| matches!(c, MediaCommand::StopPlay)),
+        "hold music stops"
+    );
+    // A retransmitted 2xx is acknowledged again, nothing else happens.
+    h.session.handle_response(h.now, &ok);
+    h.drain();
+    let outs = h.take();
+    assert_eq!(outs.len(), 1);
+    assert!(matches!(&outs[0], Output::Stateless { .. }));
+
+    // The agent hangs up: 200, the caller gets BYE, the record says the agent ended it.
+    let bye = request(&format!(
+        "BYE sip:hotline@192.0.2.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.50:5080;branch=z9hG4bKagentbye\n\
+         From: <sip:2001@192.0.2.1>;tag=agenttag\nTo: {};tag={}\nCall-ID: agent-leg-1\nCSeq: 9 BYE\n\
+         Max-Forwards: 70\nContent-Length: 0\n\n",
+        invite
+            .headers
+            .get(&sip_msg::HeaderName::From)
+            .unwrap()
+            .split(";tag=")
+            .next()
+            .unwrap(),
+        invite.headers.from().unwrap().tag().unwrap()
+    ));
+    h.request(bye);
+    let outs = h.take();
+    assert_eq!(responses(&outs)[0].status.0, 200);
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        Output::Agent(hotline_b2bua::AgentEvent::Ended {
+            offer: 7,
+            by_agent: true
+        })
+    )));
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Output::Send { request, destination, .. }
+        if request.method == sip_msg::Method::Bye && *destination == SOURCE.parse().unwrap()))
+    );
+    h.media(MediaEvent::Closed {
+        stats: LegStats::default(),
+    });
+    assert_eq!(final_record(&h.take()).map(|r| r.0), Some(EndReason::AgentHangup));
+}
+
+#[test]
+fn a_withdrawn_offer_cancels_the_ringing_agent_and_a_busy_agent_fails_the_offer() {
+    let mut h = waiting_in_queue();
+    h.session.offer_agent(h.now, target(1));
+    h.drain();
+    let invite = sent_invite(&h.take());
+    h.session.withdraw_offer(h.now, 1);
+    h.drain();
+    let outs = h.take();
+    let cancel = outs.iter().find_map(|o| match o {
+        Output::Send { request, .. } if request.method == sip_msg::Method::Cancel => Some(request.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        cancel.unwrap().headers.top_via().unwrap().branch(),
+        invite.headers.top_via().unwrap().branch()
+    );
+    // The 487 that answers the CANCEL reports nothing more: the queue already knows.
+    let terminated = Response::from_request(&invite, sip_msg::StatusCode::REQUEST_TERMINATED);
+    h.session.handle_response(h.now, &terminated);
+    h.drain();
+    assert!(!h.take().iter().any(|o| matches!(o, Output::Agent(_))));
+
+    // The next agent is busy: the queue hears of it.
+    h.session.offer_agent(
+        h.now,
+        hotline_b2bua::AgentTarget {
+            call_id: "agent-leg-2".into(),
+            ..target(2)
+        },
+    );
+    h.drain();
+    let invite = sent_invite(&h.take());
+    let busy = Response::from_request(&invite, sip_msg::StatusCode::BUSY_HERE);
+    h.session.handle_response(h.now, &busy);
+    h.drain();
+    let outs = h.take();
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        Output::Agent(hotline_b2bua::AgentEvent::Failed {
+            offer: 2,
+            status: Some(486)
+        })
+    )));
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Output::AgentMedia(MediaCommand::Close)))
+    );
+}
+
+#[test]
+fn an_offer_to_a_call_not_waiting_in_a_queue_fails_at_once() {
+    let (mut h, _) = answered();
+    h.take();
+    h.session.offer_agent(h.now, target(3));
+    h.drain();
+    let outs = h.take();
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        Output::Agent(hotline_b2bua::AgentEvent::Failed {
+            offer: 3,
+            status: None
+        })
+    )));
+    assert!(!outs.iter().any(|o| matches!(o, Output::Send { .. })));
+}

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 pub enum EndReason {
     /// The caller sent BYE.
     CallerHangup,
+    /// The agent hung up a bridged call.
+    AgentHangup,
     /// The flow reached a hangup (or its end) and we sent BYE.
     FlowHangup,
     /// The caller cancelled before we answered.
@@ -37,6 +39,7 @@ impl EndReason {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::CallerHangup => "caller_hangup",
+            Self::AgentHangup => "agent_hangup",
             Self::FlowHangup => "flow_hangup",
             Self::Cancelled => "cancelled",
             Self::Transferred => "transferred",
@@ -55,6 +58,7 @@ impl EndReason {
     pub fn hangup_by(self) -> HangupBy {
         match self {
             Self::CallerHangup | Self::Cancelled => HangupBy::Caller,
+            Self::AgentHangup => HangupBy::Agent,
             Self::FlowHangup
             | Self::Transferred
             | Self::RtpTimeout

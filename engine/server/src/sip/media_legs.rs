@@ -18,6 +18,13 @@ impl Leg {
         self.handle.local_rtp_addr().port()
     }
 
+    /// Joins this leg's media with `other`'s, both directions.
+    pub(crate) fn bridge(&self, other: &Self) {
+        if let Err(e) = media_runtime::bridge(&self.handle, &other.handle) {
+            tracing::warn!(error = %e, "cannot bridge two media legs");
+        }
+    }
+
     pub(crate) fn command(&self, cmd: MediaCommand) {
         if let Err(e) = self.handle.command(cmd) {
             tracing::debug!(error = %e, "media leg did not take a command");

@@ -54,6 +54,8 @@ struct CallEntry {
     session: CallSession,
     id: model::CallId,
     leg: Option<super::media_legs::Leg>,
+    /// The media of the leg towards an agent, while one is offered or connected.
+    agent_leg: Option<super::media_legs::Leg>,
 }
 
 pub(crate) struct Shard {
@@ -649,6 +651,7 @@ impl Shard {
                 session,
                 id,
                 leg: Some(leg),
+                agent_leg: None,
             },
         );
         self.by_call_id.insert(call_id, call_key);
@@ -693,6 +696,34 @@ impl Shard {
                 }
                 Output::Record(rec) => self.record(id, rec, now),
                 Output::Io(request) => self.shared.io.start(call_key, request, self.io_results.clone()),
+                Output::AgentMedia(cmd) => {
+                    if let Some(c) = self.calls.get_mut(&call_key) {
+                        let close = matches!(cmd, media::MediaCommand::Close);
+                        if let Some(leg) = &c.agent_leg {
+                            leg.command(cmd);
+                        }
+                        if close {
+                            c.agent_leg = None;
+                        }
+                    }
+                }
+                Output::Bridge => {
+                    if let Some(c) = self.calls.get(&call_key) {
+                        if let (Some(a), Some(b)) = (&c.leg, &c.agent_leg) {
+                            a.bridge(b);
+                        }
+                    }
+                }
+                Output::Stateless {
+                    message,
+                    destination,
+                    transport,
+                } => {
+                    self.txn.send_stateless(message, destination, transport);
+                }
+                Output::Agent(event) => {
+                    tracing::info!(call = %id, ?event, "agent leg");
+                }
             }
         }
         let Some(c) = self.calls.get_mut(&call_key) else {
