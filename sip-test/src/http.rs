@@ -19,6 +19,11 @@ pub fn post_json(port: u16, path: &str, body: &[u8], token: Option<&str>) -> std
     request(port, "POST", path, body, token, Some("application/json"))
 }
 
+/// `PUT path` with a JSON `body`.
+pub fn put_json(port: u16, path: &str, body: &[u8], token: Option<&str>) -> std::io::Result<(u16, String)> {
+    request(port, "PUT", path, body, token, Some("application/json"))
+}
+
 fn request(
     port: u16,
     method: &str,

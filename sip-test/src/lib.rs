@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used)] // test-support code: a failed expectation is a test failure
 #![allow(unreachable_pub)] // reason: the harness is a library of helpers for the tests in this package
 
+pub mod agent;
 pub mod audio;
 pub mod baresip;
 pub mod engine;

@@ -194,6 +194,51 @@ impl Peer {
     }
 }
 
+impl Peer {
+    /// Sends a PCMU sine tone of `freq` Hz to `dest` every 20 ms for `dur`, on a thread (paced like a phone).
+    pub fn stream_tone(&self, dest: SocketAddr, freq: f64, dur: Duration) -> std::thread::JoinHandle<()> {
+        let sock = self.rtp.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let (mut seq, mut ts, mut n) = (1u16, 0u32, 0u64);
+            while start.elapsed() < dur {
+                let mut pkt = vec![0x80, 0x00];
+                pkt.extend_from_slice(&seq.to_be_bytes());
+                pkt.extend_from_slice(&ts.to_be_bytes());
+                pkt.extend_from_slice(&0x0070_0E00u32.to_be_bytes());
+                for _ in 0..160 {
+                    let v = (2.0 * std::f64::consts::PI * freq * n as f64 / 8000.0).sin() * 8000.0;
+                    pkt.push(codec::linear_to_ulaw(v as i16));
+                    n += 1;
+                }
+                let _ = sock.send_to(&pkt, dest);
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(160);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    }
+}
+
+/// The RTP address in an SDP body (`c=IN IP4` and `m=audio`).
+pub fn sdp_addr(body: &[u8]) -> SocketAddr {
+    let body = String::from_utf8_lossy(body);
+    let ip = body
+        .lines()
+        .find_map(|l| l.strip_prefix("c=IN IP4 "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let port = body
+        .lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    format!("{ip}:{port}").parse().unwrap()
+}
+
 /// The engine's RTP address from the SDP of its 200 OK.
 pub fn sdp_media_addr(resp: &Response) -> SocketAddr {
     let body = String::from_utf8_lossy(&resp.body);

@@ -25,6 +25,54 @@ pub trait AgentControl: Send + Sync + 'static {
     /// Agents were created or deleted: refresh the credentials the registrar checks. The API answers only
     /// once the returned future is done, so a phone may register right after its agent was created.
     fn agents_changed(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+    /// Sets an agent's status (`idle`, `busy`, `break`, `meeting`, `offline`); the error says why not.
+    fn set_status(
+        &self,
+        agent: &str,
+        status: &str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), StatusError>> + Send + 'static>>;
+    /// Live figures of every queue, by queue name.
+    fn queues(&self) -> std::pin::Pin<Box<dyn Future<Output = serde_json::Value> + Send + 'static>>;
+}
+
+/// Why an agent's status could not be set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusError {
+    UnknownStatus,
+    UnknownAgent,
+    Unavailable(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatusBody {
+    status: String,
+}
+
+pub(crate) async fn set_status(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Json(body): Json<StatusBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if id.len() > MAX_AGENT_ID {
+        return Err(ApiError::NotFound);
+    }
+    match state.agents.set_status(&id, &body.status).await {
+        Ok(()) => {
+            tracing::info!(agent = %id, status = %body.status, "agent status set");
+            Ok(Json(serde_json::json!({"id": id, "status": body.status})))
+        }
+        Err(StatusError::UnknownStatus) => Err(bad("status", "one of idle, busy, break, meeting, offline")),
+        Err(StatusError::UnknownAgent) => Err(ApiError::NotFound),
+        Err(StatusError::Unavailable(e)) => {
+            tracing::error!(error = %e, "queue service did not take a status");
+            Err(ApiError::Internal)
+        }
+    }
+}
+
+pub(crate) async fn queues(State(state): State<ApiState>) -> Json<serde_json::Value> {
+    Json(state.agents.queues().await)
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,6 +10,8 @@
 //! | GET | `/api/v1/agents` | agents with their SIP registrations |
 //! | POST | `/api/v1/agents` | create an agent (`id`, `name`, `password`, `skills`, `queues`, `max_chats`) |
 //! | DELETE | `/api/v1/agents/{id}` | delete an agent |
+//! | PUT | `/api/v1/agents/{id}/status` | set an agent's status: `{"status": "idle"}` (idle, busy, break, meeting, offline) |
+//! | GET | `/api/v1/queues` | live figures of every queue |
 //! | GET | `/api/v1/flows` | active flows and files refused at the last load |
 //! | POST | `/api/v1/flows/reload` | re-read the flows folder; valid changed flows become active |
 //! | POST | `/api/v1/flows/validate?file=NAME` | validate a flow source (body, ≤ 256 KiB) without activating it |
@@ -32,7 +34,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-pub use agents::{AgentControl, MAX_AGENT_ID, MAX_PASSWORD, MAX_SKILLS, MIN_PASSWORD, RegistrationView};
+pub use agents::{
+    AgentControl, MAX_AGENT_ID, MAX_PASSWORD, MAX_SKILLS, MIN_PASSWORD, RegistrationView, StatusError,
+};
 pub use error::ApiError;
 pub use flows::{DiagnosticView, FlowControl, FlowInfo, MAX_FLOW_BODY, RefusedFlow, ReloadReport};
 
@@ -67,6 +71,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/calls/{id}", get(calls::get_one))
         .route("/agents", get(agents::list).post(agents::create))
         .route("/agents/{id}", axum::routing::delete(agents::delete))
+        .route("/agents/{id}/status", axum::routing::put(agents::set_status))
+        .route("/queues", get(agents::queues))
         .route("/flows", get(flows::list))
         .route("/flows/reload", post(flows::reload))
         .route("/flows/validate", post(flows::validate))
@@ -156,6 +162,8 @@ mod tests {
             ("/api/v1/agents", "get"),
             ("/api/v1/agents", "post"),
             ("/api/v1/agents/{id}", "delete"),
+            ("/api/v1/agents/{id}/status", "put"),
+            ("/api/v1/queues", "get"),
             ("/api/v1/flows", "get"),
             ("/api/v1/flows/reload", "post"),
             ("/api/v1/flows/validate", "post"),

@@ -79,6 +79,23 @@ impl AgentControl for FakeAgents {
         self.changed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Box::pin(async {})
     }
+    fn set_status(
+        &self,
+        agent: &str,
+        status: &str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), hotline_api::StatusError>> + Send + 'static>> {
+        let result = match (agent, status) {
+            (_, s) if !["idle", "busy", "break", "meeting", "offline"].contains(&s) => {
+                Err(hotline_api::StatusError::UnknownStatus)
+            }
+            ("2001", _) => Ok(()),
+            _ => Err(hotline_api::StatusError::UnknownAgent),
+        };
+        Box::pin(async move { result })
+    }
+    fn queues(&self) -> std::pin::Pin<Box<dyn Future<Output = serde_json::Value> + Send + 'static>> {
+        Box::pin(async { serde_json::json!({"support": {"waiting": 2}}) })
+    }
 }
 
 async fn app() -> (axum::Router, Store) {
@@ -409,4 +426,38 @@ async fn agents_are_created_listed_and_deleted_with_checked_fields() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = send(&app, "DELETE", "/api/v1/agents/2002", serde_json::Value::Null).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn agent_status_is_set_and_queues_are_listed() {
+    let (app, _store) = app().await;
+    let (status, v) = send(
+        &app,
+        "PUT",
+        "/api/v1/agents/2001/status",
+        serde_json::json!({"status": "idle"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "idle");
+    let (status, _) = send(
+        &app,
+        "PUT",
+        "/api/v1/agents/2001/status",
+        serde_json::json!({"status": "sleeping"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = send(
+        &app,
+        "PUT",
+        "/api/v1/agents/9999/status",
+        serde_json::json!({"status": "idle"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, body) = get(&app, "/api/v1/queues", Some("s3cret")).await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["support"]["waiting"], 2);
 }

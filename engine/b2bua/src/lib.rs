@@ -22,6 +22,7 @@
 //!         hotline_b2bua::Output::Bridge => { /* join the two media legs */ }
 //!         hotline_b2bua::Output::Stateless { .. } => { /* TxnLayer::send_stateless (ACK of a 2xx) */ }
 //!         hotline_b2bua::Output::Agent(_ev) => { /* to the queue: answered, failed, ended */ }
+//!         hotline_b2bua::Output::Queue(_req) => { /* join or leave a queue */ }
 //!     }
 //! }
 //! let _next = session.poll_timeout();
@@ -35,5 +36,5 @@ mod session;
 pub use info_dtmf::{InfoDtmfError, MAX_INFO_BODY, parse_info_dtmf};
 pub use session::{
     AgentEvent, AgentTarget, CallSession, IncomingCall, IoRequest, IoResult, MASKED_DIGIT, MAX_FIELDS,
-    MAX_RECORDED_DIGITS, MAX_TRAIL, Output, Record, SessionConfig,
+    MAX_RECORDED_DIGITS, MAX_TRAIL, Output, QueueRequest, Record, SessionConfig,
 };

@@ -106,6 +106,23 @@ pub enum Output {
     },
     /// What happened on the agent leg, for the queue.
     Agent(AgentEvent),
+    /// The caller joins or leaves a queue.
+    Queue(QueueRequest),
+}
+
+/// The call's requests to the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueRequest {
+    /// Wait in `queue` for an agent; answers come as offers ([`CallSession::offer_agent`]) or as
+    /// [`CallSession::handle_queue_left`].
+    Join {
+        request_id: u64,
+        queue: String,
+        priority: u8,
+        skills: BTreeMap<String, u8>,
+    },
+    /// The caller left before being connected (hung up, or the flow's own timeout).
+    Leave,
 }
 
 /// Where to reach the agent a queue offered this call to.
@@ -875,12 +892,20 @@ impl CallSession {
             ivr::Action::Enqueue {
                 request_id,
                 queue,
+                priority,
+                skills,
                 timeout,
-                ..
             } => {
-                // The queue itself comes later: the caller waits here with music on hold until the flow's
-                // timeout (then the flow goes on) or until they hang up.
-                self.out.push_back(Output::Record(Record::Queue { queue }));
+                // The caller waits with music on hold until an agent answers, the queue gives the call back,
+                // the flow's own timeout passes or the caller hangs up.
+                self.out
+                    .push_back(Output::Record(Record::Queue { queue: queue.clone() }));
+                self.out.push_back(Output::Queue(QueueRequest::Join {
+                    request_id,
+                    queue,
+                    priority,
+                    skills,
+                }));
                 let hold_play = self.play_hold_music();
                 self.waiting = Some(Waiting {
                     request_id,
@@ -1018,6 +1043,22 @@ impl CallSession {
             dialog: None,
             cancelled: false,
         });
+    }
+
+    /// The queue gave the call back without an agent (its max wait, overflow, no agents): the flow goes on
+    /// with the enqueue node's `on_left`.
+    pub fn handle_queue_left(&mut self, now: Instant, reason: &str) {
+        if let Some(w) = self.waiting.take() {
+            self.out.push_back(Output::Media(MediaCommand::StopPlay));
+            self.ivr.handle_queue_result(
+                now,
+                w.request_id,
+                ivr::QueueOutcome::Left {
+                    reason: reason.to_owned(),
+                },
+            );
+            self.drain_ivr(now);
+        }
     }
 
     /// The queue withdrew its offer (the agent did not answer in time): CANCEL the ringing INVITE.
@@ -1265,6 +1306,9 @@ impl CallSession {
                     transport: self.transport,
                 });
             }
+        }
+        if self.waiting.take().is_some() && self.agent.is_none() {
+            self.out.push_back(Output::Queue(QueueRequest::Leave));
         }
         if let Some(leg) = self.agent.take() {
             let via = via_spec(self.config.sip_addr, Transport::Udp);

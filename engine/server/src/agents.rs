@@ -65,6 +65,18 @@ impl AgentDirectory {
         self.credentials.read().ok().and_then(|m| m.get(user).cloned())
     }
 
+    /// Where to ring an agent: the Contact and source address of their freshest registration.
+    pub(crate) fn binding(&self, agent: &str) -> Option<(sip_msg::Uri, std::net::SocketAddr)> {
+        let now = Instant::now();
+        let regs = self.registrations.read().ok()?;
+        let best = regs
+            .get(agent)?
+            .iter()
+            .filter(|r| r.expires_at > now)
+            .max_by_key(|r| r.expires_at)?;
+        Some((best.contact.parse().ok()?, best.source.parse().ok()?))
+    }
+
     /// Replaces the registration snapshot (called by the registrar's shard after each change).
     pub(crate) fn set_registrations(&self, regs: BTreeMap<String, Vec<Registration>>) {
         *self
@@ -74,8 +86,8 @@ impl AgentDirectory {
     }
 }
 
-/// The directory as the HTTP API sees it.
-pub(crate) struct AgentsApi(pub(crate) Arc<AgentDirectory>);
+/// The directory (and the queue service, for statuses) as the HTTP API sees it.
+pub(crate) struct AgentsApi(pub(crate) Arc<AgentDirectory>, pub(crate) crate::acd::AcdHandle);
 
 impl api::AgentControl for AgentsApi {
     fn realm(&self) -> String {
@@ -103,10 +115,51 @@ impl api::AgentControl for AgentsApi {
 
     fn agents_changed(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
         let dir = self.0.clone();
+        let acd = self.1.clone();
         Box::pin(async move {
             if let Err(e) = dir.reload().await {
                 tracing::error!(error = %e, "cannot reload agent credentials");
             }
+            match dir.store.list_agents().await {
+                Ok(list) => {
+                    let _ = acd.send(crate::acd::AcdCmd::Agents(list));
+                }
+                Err(e) => tracing::error!(error = %e, "cannot list agents for the queues"),
+            }
         })
+    }
+
+    fn set_status(
+        &self,
+        agent: &str,
+        status: &str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), api::StatusError>> + Send + 'static>> {
+        let acd = self.1.clone();
+        let agent = agent.to_owned();
+        let status = match status {
+            "idle" => Some(queue::AgentStatus::Idle),
+            "busy" => Some(queue::AgentStatus::Busy),
+            "break" => Some(queue::AgentStatus::Break),
+            "meeting" => Some(queue::AgentStatus::Meeting),
+            "offline" => Some(queue::AgentStatus::Offline),
+            _ => None,
+        };
+        Box::pin(async move {
+            let Some(status) = status else {
+                return Err(api::StatusError::UnknownStatus);
+            };
+            acd.set_status(&agent, status).await.map_err(|e| {
+                if e.starts_with("no agent") {
+                    api::StatusError::UnknownAgent
+                } else {
+                    api::StatusError::Unavailable(e)
+                }
+            })
+        })
+    }
+
+    fn queues(&self) -> std::pin::Pin<Box<dyn Future<Output = serde_json::Value> + Send + 'static>> {
+        let acd = self.1.clone();
+        Box::pin(async move { acd.stats().await })
     }
 }

@@ -53,6 +53,8 @@ pub(crate) struct Config {
     /// Check the flows folder for changes this often and reload (`0s`: only on SIGHUP or the API).
     #[serde(with = "duration_text")]
     pub(crate) flow_watch: Duration,
+    /// The queues callers wait in (`enqueue` nodes name them). Default: `sales` and `support`.
+    pub(crate) queues: Vec<crate::acd::QueueSettings>,
     /// Log format: `text` or `json`.
     pub(crate) log_format: LogFormat,
     /// Print phone numbers and addresses in clear in logs (default: redacted).
@@ -157,6 +159,10 @@ impl Default for Config {
             sip_realm: "hotline".into(),
             directory: demo_directory(),
             flow_watch: Duration::from_secs(2),
+            queues: vec![
+                crate::acd::QueueSettings::named("sales"),
+                crate::acd::QueueSettings::named("support"),
+            ],
             log_format: LogFormat::Text,
             log_pii: false,
         }
@@ -219,6 +225,19 @@ impl Config {
 /// The flow for a dialed user part: an exact route first, then `*`.
 pub(crate) fn route<'a>(routes: &'a BTreeMap<String, String>, dialed: &str) -> Option<&'a str> {
     routes.get(dialed).or_else(|| routes.get("*")).map(String::as_str)
+}
+
+/// Optional durations (`500ms`, `5s`…); absent means the default.
+pub(crate) mod duration_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let s = Option::<String>::deserialize(d)?;
+        s.map(|s| super::duration_text::parse(&s).map_err(serde::de::Error::custom))
+            .transpose()
+    }
 }
 
 /// Durations written as `500ms`, `5s`, `2m` or `1h`.

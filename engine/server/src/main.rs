@@ -9,6 +9,7 @@
 //! ```
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod acd;
 mod agents;
 mod config;
 mod flows;

@@ -143,7 +143,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         metrics: metrics.clone(),
         api_token: token.into(),
         flows: flows.clone(),
-        agents: Arc::new(crate::agents::AgentsApi(agents)),
+        agents: Arc::new(crate::agents::AgentsApi(agents, sip.acd.clone())),
     };
     let app = api::router(state);
     let (stop_http_tx, stop_http_rx) = tokio::sync::oneshot::channel::<()>();

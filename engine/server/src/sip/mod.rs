@@ -21,6 +21,8 @@ const MEDIA_EVENT_QUEUE: usize = 8192;
 
 /// The running SIP stack.
 pub(crate) struct SipHandle {
+    /// The queue service the shards talk to (also used by the agents API).
+    pub(crate) acd: crate::acd::AcdHandle,
     controls: Vec<mpsc::Sender<shard::Control>>,
     shards: Vec<tokio::task::JoinHandle<()>>,
     transports: Vec<tokio::task::JoinHandle<()>>,
@@ -49,13 +51,28 @@ pub(crate) async fn start(
         server_name: format!("Hotline/{}", env!("CARGO_PKG_VERSION")),
         time_zone,
     });
-    let io = crate::io::IoExecutor::new(store, config.directory.clone())?;
+    let io = crate::io::IoExecutor::new(store.clone(), config.directory.clone())?;
     let ports = media_runtime::PortAllocator::new(config.rtp_ports.lo, config.rtp_ports.hi)?;
     let bind_ip = if config.sip_listen.ip().is_unspecified() {
         config.sip_listen.ip()
     } else {
         config.advertised_ip()
     };
+    let n = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 64);
+    // The queue service talks to every shard; the shards talk to it.
+    let mut acd_senders = Vec::with_capacity(n);
+    let mut acd_receivers = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (tx, rx) = mpsc::channel(crate::acd::ACD_QUEUE);
+        acd_senders.push(tx);
+        acd_receivers.push(rx);
+    }
+    let agent_list = store.list_agents().await?;
+    let mut rng = rand::rng();
+    let acd = crate::acd::spawn(&config.queues, agent_list, acd_senders, rng.random())?;
     let shared = Arc::new(shard::ShardShared {
         session,
         flows,
@@ -67,16 +84,15 @@ pub(crate) async fn start(
         max_calls: config.limits.max_calls,
         retry_after_secs: config.limits.retry_after_secs,
         node_id: config.node_id.clone(),
+        acd: acd.clone(),
+        agents: agents.clone(),
+        shard_count: n,
     });
 
-    let n = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(1, 64);
     let mut inbound = Vec::with_capacity(n);
     let mut controls = Vec::with_capacity(n);
     let mut shards = Vec::with_capacity(n);
-    let mut rng = rand::rng();
+    let mut acd_receivers = acd_receivers.into_iter();
     for index in 0..n {
         let (in_tx, in_rx) = mpsc::channel(config.limits.shard_queue);
         let (media_tx, media_rx) = mpsc::channel(MEDIA_EVENT_QUEUE);
@@ -105,7 +121,8 @@ pub(crate) async fn start(
             io_tx,
             registrar,
         );
-        shards.push(tokio::spawn(shard.run(in_rx, media_rx, io_rx, ctl_rx)));
+        let Some(acd_rx) = acd_receivers.next() else { break };
+        shards.push(tokio::spawn(shard.run(in_rx, media_rx, io_rx, acd_rx, ctl_rx)));
         inbound.push(in_tx);
         controls.push(ctl_tx);
     }
@@ -136,6 +153,7 @@ pub(crate) async fn start(
     ];
     tracing::info!(shards = n, sip = %config.sip_listen, "SIP stack started (UDP and TCP)");
     Ok(SipHandle {
+        acd,
         controls,
         shards,
         transports,

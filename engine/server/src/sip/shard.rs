@@ -48,7 +48,13 @@ pub(crate) struct ShardShared {
     pub(crate) max_calls: usize,
     pub(crate) retry_after_secs: u32,
     pub(crate) node_id: String,
+    pub(crate) acd: crate::acd::AcdHandle,
+    pub(crate) agents: Arc<crate::agents::AgentDirectory>,
+    pub(crate) shard_count: usize,
 }
+
+/// Media legs towards agents carry this bit in their event key; their events are not the caller's.
+const AGENT_LEG: u64 = 1 << 47;
 
 struct CallEntry {
     session: CallSession,
@@ -56,6 +62,8 @@ struct CallEntry {
     leg: Option<super::media_legs::Leg>,
     /// The media of the leg towards an agent, while one is offered or connected.
     agent_leg: Option<super::media_legs::Leg>,
+    /// Call-IDs of agent legs this call placed (requests from agents' phones are routed by them).
+    agent_call_ids: Vec<String>,
 }
 
 pub(crate) struct Shard {
@@ -184,6 +192,7 @@ impl Shard {
         mut inbound: mpsc::Receiver<Inbound>,
         mut media_events: mpsc::Receiver<(u64, MediaEvent)>,
         mut io_results: mpsc::Receiver<(u64, u64, b2bua::IoResult)>,
+        mut acd_msgs: mpsc::Receiver<crate::acd::ShardMsg>,
         mut control: mpsc::Receiver<Control>,
     ) {
         let mut shutdown: Option<(Instant, oneshot::Sender<()>)> = None;
@@ -204,8 +213,16 @@ impl Shard {
                         shutdown = Some((deadline, done));
                     }
                 },
+                Some(msg) = acd_msgs.recv() => {
+                    let now = Instant::now();
+                    self.on_acd(now, msg);
+                }
                 Some((key, ev)) = media_events.recv() => {
                     let now = Instant::now();
+                    if key & AGENT_LEG != 0 {
+                        // The agent leg's own reports (its statistics when closed) are not the caller's.
+                        continue;
+                    }
                     if let Some(c) = self.calls.get_mut(&key) {
                         c.session.handle_media_event(now, ev);
                         self.drain_session(now, key);
@@ -515,6 +532,86 @@ impl Shard {
         }
     }
 
+    /// What the queue service says about one of this shard's calls.
+    fn on_acd(&mut self, now: Instant, msg: crate::acd::ShardMsg) {
+        use crate::acd::ShardMsg;
+        match msg {
+            ShardMsg::Offer {
+                call_key,
+                offer,
+                agent,
+            } => self.offer_agent(now, call_key, offer, agent),
+            ShardMsg::Withdraw { call_key, offer } => {
+                if let Some(c) = self.calls.get_mut(&call_key) {
+                    c.session.withdraw_offer(now, offer);
+                }
+                self.drain_session(now, call_key);
+            }
+            ShardMsg::Left { call_key, reason } => {
+                if let Some(c) = self.calls.get_mut(&call_key) {
+                    c.session.handle_queue_left(now, &reason);
+                }
+                self.drain_session(now, call_key);
+            }
+        }
+    }
+
+    /// Rings an agent's registered phone for a call: opens the agent leg's media and an INVITE whose Call-ID
+    /// lands on this shard (so the agent's BYE finds the call).
+    fn offer_agent(&mut self, now: Instant, call_key: u64, offer: u64, agent: String) {
+        let fail = |this: &Self| {
+            let event = b2bua::AgentEvent::Failed { offer, status: None };
+            let _ = this
+                .shared
+                .acd
+                .send(crate::acd::AcdCmd::Agent { call_key, event });
+        };
+        if !self.calls.contains_key(&call_key) {
+            return fail(self);
+        }
+        let Some((contact, destination)) = self.shared.agents.binding(&agent) else {
+            tracing::info!(agent = %agent, "offered agent has no registered phone");
+            return fail(self);
+        };
+        let prompts = self.shared.flows.snapshot().prompts.clone();
+        let leg = match self.media.open(call_key | AGENT_LEG, self.rng.random(), prompts) {
+            Ok(leg) => leg,
+            Err(e) => {
+                tracing::warn!(error = %e, "no media port for an agent leg");
+                return fail(self);
+            }
+        };
+        let call_id = self.local_call_id();
+        let Some(c) = self.calls.get_mut(&call_key) else {
+            return;
+        };
+        let target = b2bua::AgentTarget {
+            offer,
+            agent,
+            contact,
+            destination,
+            media_port: leg.local_port(),
+            call_id: call_id.clone(),
+            interaction: c.id.to_string(),
+        };
+        c.agent_leg = Some(leg);
+        c.agent_call_ids.push(call_id.clone());
+        c.session.offer_agent(now, target);
+        self.by_call_id.insert(call_id, call_key);
+        self.drain_session(now, call_key);
+    }
+
+    /// A fresh Call-ID that the transport routes to this shard.
+    fn local_call_id(&mut self) -> String {
+        let n = self.shared.shard_count.max(1) as u64;
+        loop {
+            let id = format!("{:032x}@hotline", self.rng.random::<u128>());
+            if super::transport::fnv1a(id.as_bytes()) % n == self.shard_index {
+                return id;
+            }
+        }
+    }
+
     fn on_register(&mut self, now: Instant, key: TxnKey, req: Request, source: SocketAddr) {
         let Some(reg) = &mut self.registrar else {
             // Only shard 0 registers; the transport routes every REGISTER there.
@@ -652,6 +749,7 @@ impl Shard {
                 id,
                 leg: Some(leg),
                 agent_leg: None,
+                agent_call_ids: Vec::new(),
             },
         );
         self.by_call_id.insert(call_id, call_key);
@@ -665,6 +763,7 @@ impl Shard {
             return;
         };
         let id = c.id;
+        let mut refused_queue = false;
         let mut outputs = Vec::new();
         while let Some(out) = c.session.poll_output() {
             outputs.push(out);
@@ -723,16 +822,54 @@ impl Shard {
                 }
                 Output::Agent(event) => {
                     tracing::info!(call = %id, ?event, "agent leg");
+                    if !self
+                        .shared
+                        .acd
+                        .send(crate::acd::AcdCmd::Agent { call_key, event })
+                    {
+                        tracing::warn!(call = %id, "the queue service is not taking agent events");
+                    }
+                }
+                Output::Queue(b2bua::QueueRequest::Join {
+                    queue,
+                    priority,
+                    skills,
+                    ..
+                }) => {
+                    let cmd = crate::acd::AcdCmd::Join {
+                        shard: self.shard_index as usize,
+                        call_key,
+                        queue,
+                        priority,
+                        skills,
+                        reference: id.to_string(),
+                    };
+                    if !self.shared.acd.send(cmd) {
+                        refused_queue = true;
+                    }
+                }
+                Output::Queue(b2bua::QueueRequest::Leave) => {
+                    let _ = self.shared.acd.send(crate::acd::AcdCmd::Leave { call_key });
                 }
             }
         }
         let Some(c) = self.calls.get_mut(&call_key) else {
             return;
         };
+        if refused_queue {
+            // The queue service is saturated: the flow takes its "left" branch at once.
+            c.session.handle_queue_left(now, "unavailable");
+            self.drain_session(now, call_key);
+            return;
+        }
         if c.session.is_done() {
             let sip_call_id = c.session.sip_call_id().to_owned();
+            let agent_ids = std::mem::take(&mut c.agent_call_ids);
             self.calls.remove(&call_key);
             self.by_call_id.remove(&sip_call_id);
+            for a in agent_ids {
+                self.by_call_id.remove(&a);
+            }
             // Its transactions' entries go as the layer reports them terminated.
             self.shared.metrics.calls_active.fetch_sub(1, Ordering::Relaxed);
             Metrics::inc(&self.shared.metrics.calls_ended_total);

@@ -1,0 +1,143 @@
+//! The queue on the wire: a caller goes through the demo flow (support, verified) into the support queue,
+//! a registered agent phone that is idle is offered the call (INVITE with the caller's number in From),
+//! answers, and audio crosses the bridge both ways, checked by tone; the agent hangs up and the caller gets
+//! BYE; the record says so.
+#![allow(clippy::unwrap_used)] // tests
+
+use std::time::Duration;
+
+use hotline_sip_test::engine::{Engine, Options, TOKEN};
+use hotline_sip_test::peer::{self, ACK, INVITE_PCMU, Peer};
+use hotline_sip_test::{agent, audio, http, tools};
+use sip_msg::HeaderName;
+
+const T: Duration = Duration::from_secs(10);
+
+const INFO: &str = "INFO sip:hotline-test@{target} SIP/2.0
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-{call_id}-info{n};rport
+From: \"Test\" <sip:+15550001111@127.0.0.1>;tag={tag}
+To: <sip:hotline-test@{target}>;tag={to_tag}
+Call-ID: {call_id}
+CSeq: {n} INFO
+Max-Forwards: 70
+Content-Type: application/dtmf-relay
+Content-Length: {len}
+
+Signal={digit}
+Duration=120";
+
+fn decoded(payloads: &[Vec<u8>]) -> Vec<i16> {
+    payloads
+        .iter()
+        .flatten()
+        .map(|&b| codec::ulaw_to_linear(b))
+        .collect()
+}
+
+#[test]
+fn a_queued_caller_reaches_a_registered_idle_agent_and_audio_flows_both_ways() {
+    let engine = Engine::start(Options {
+        flows: Some(tools::workspace_root().join("ivr-flows")),
+        ..Default::default()
+    });
+    // The agent: created over REST, phone registered with digest auth, set idle.
+    let body =
+        br#"{"id": "4001", "name": "Katherine", "password": "orbital-mechanics", "queues": ["support"], "skills": {"support": 5}}"#;
+    let (status, text) = http::post_json(engine.http_port, "/api/v1/agents", body, Some(TOKEN)).unwrap();
+    assert_eq!(status, 201, "{text}");
+    let mut phone = Peer::new(engine.sip_port);
+    agent::register(&mut phone, "4001", "orbital-mechanics");
+    let (status, text) = http::put_json(
+        engine.http_port,
+        "/api/v1/agents/4001/status",
+        br#"{"status": "idle"}"#,
+        Some(TOKEN),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{text}");
+
+    // The caller: the demo's test line, 2 for support, customer number 1001.
+    let mut caller = Peer::new(engine.sip_port);
+    let call_id = "queued-1";
+    caller.send(
+        &INVITE_PCMU.replace("sip:hotline@{target}", "sip:hotline-test@{target}"),
+        call_id,
+    );
+    let ok = caller.expect_response(200, "INVITE", T);
+    let to_tag = ok.headers.to().unwrap().tag().unwrap().to_owned();
+    caller.send(
+        &ACK.replace("sip:hotline@{target}", "sip:hotline-test@{target}")
+            .replace("{to_tag}", &to_tag),
+        call_id,
+    );
+    let caller_tone = caller.stream_tone(peer::sdp_addr(&ok.body), 440.0, Duration::from_secs(12));
+    for (n, digit) in "21001#".chars().enumerate() {
+        let info = INFO
+            .replace("{to_tag}", &to_tag)
+            .replace("{n}", &(n + 2).to_string())
+            .replace("{digit}", &digit.to_string());
+        caller.send(&info, call_id);
+        caller.expect_response(200, "INFO", T);
+    }
+
+    // The agent's phone rings with the caller's number and the interaction id.
+    let invite = phone.expect_request("INVITE", Duration::from_secs(30));
+    assert_eq!(invite.headers.from().unwrap().uri.user(), Some("+15550001111"));
+    assert!(
+        invite
+            .headers
+            .get(&HeaderName::Other("X-Hotline-Interaction".into()))
+            .is_some()
+    );
+    agent::answer(&phone, &invite);
+    phone.expect_request("ACK", T);
+    let agent_tone = phone.stream_tone(peer::sdp_addr(&invite.body), 1000.0, Duration::from_secs(4));
+
+    // Audio both ways across the bridge.
+    let heard_by_agent = decoded(&phone.collect_rtp(Duration::from_secs(2)));
+    let heard_by_caller = decoded(&caller.collect_rtp(Duration::from_secs(2)));
+    let tail = |v: &[i16]| v[v.len().saturating_sub(8000)..].to_vec();
+    let agent_440 = audio::tone_ratio(&tail(&heard_by_agent), 440.0, 8000.0);
+    let caller_1000 = audio::tone_ratio(&tail(&heard_by_caller), 1000.0, 8000.0);
+    assert!(
+        agent_440 > 0.2,
+        "the agent hears the caller's 440 Hz tone (ratio {agent_440:.3}, {} samples)",
+        heard_by_agent.len()
+    );
+    assert!(
+        caller_1000 > 0.2,
+        "the caller hears the agent's 1000 Hz tone (ratio {caller_1000:.3}, {} samples)",
+        heard_by_caller.len()
+    );
+    agent_tone.join().unwrap();
+
+    // The agent hangs up; the caller gets BYE.
+    let engine_contact = invite.headers.contacts().unwrap();
+    let target = match &engine_contact[0] {
+        sip_msg::Contact::Addr(a) => a.uri.to_string(),
+        sip_msg::Contact::Star => panic!("no contact"),
+    };
+    let bye = format!(
+        "BYE {target} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{};branch=z9hG4bK-agent-bye;rport\r\nFrom: {};tag=agent\r\n\
+         To: {}\r\nCall-ID: {}\r\nCSeq: 1 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+        phone.sip_port(),
+        invite.headers.get(&HeaderName::To).unwrap(),
+        invite.headers.get(&HeaderName::From).unwrap(),
+        invite.headers.call_id().unwrap()
+    );
+    phone.send_raw(bye.as_bytes());
+    phone.expect_response(200, "BYE", T);
+    let bye = caller.expect_request("BYE", T);
+    caller.reply_ok(&bye);
+
+    let calls = engine.ended_calls(1, "queued-1", T);
+    let c = &calls[0];
+    assert_eq!(c["end_reason"], "agent_hangup", "{c:#}");
+    assert_eq!(c["hangup_by"], "agent");
+    assert_eq!(c["queue"], "support");
+    assert_eq!(c["verification"]["verified"], true);
+    let (_, queues) = engine.api_get("/api/v1/queues");
+    let q: serde_json::Value = serde_json::from_str(&queues).unwrap();
+    assert_eq!(q["support"]["answered"], 1, "{q:#}");
+    caller_tone.join().unwrap();
+}
