@@ -126,3 +126,78 @@ pub fn dtmf_tone(digit: char, ms: u32) -> Vec<i16> {
         })
         .collect()
 }
+
+/// A baresip phone registered as an agent (auto-answer), running in the background until `stop`.
+pub struct AgentPhone {
+    child: std::process::Child,
+    pub dir: PathBuf,
+}
+
+impl AgentPhone {
+    /// Starts baresip registering `user`/`password` at the engine on `engine_port`, answering calls
+    /// automatically with `mic` as its microphone (8 kHz WAV samples).
+    pub fn start(engine_port: u16, user: &str, password: &str, mic: &[i16]) -> Option<Self> {
+        let bin = tools::require("baresip")?;
+        let dir = tools::temp_dir("baresip-agent");
+        let port = ports::block(3);
+        let rtp = ports::block(40);
+        let mic_path = dir.join("mic.wav");
+        write_wav(&mic_path, mic);
+        std::fs::create_dir_all(dir.join("rec")).unwrap();
+        let config = format!(
+            "poll_method epoll\nnet_interface 127.0.0.1\nsip_listen 127.0.0.1:{port}\n\
+             audio_player aubridge,nullplay\naudio_alert aubridge,nullalert\naudio_source aufile,{mic}\n\
+             rtp_ports {rtp}-{rtp_hi}\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n\
+             module aubridge.so\nmodule sndfile.so\nmodule_tmp uuid.so\nmodule_tmp account.so\nmodule_app menu.so\n\
+             snd_path {rec}\n",
+            mic = mic_path.display(),
+            rtp_hi = rtp + 39,
+            rec = dir.join("rec").display(),
+        );
+        std::fs::write(dir.join("config"), config).unwrap();
+        std::fs::write(
+            dir.join("accounts"),
+            format!(
+                "<sip:{user}@127.0.0.1:{engine_port}>;auth_user={user};auth_pass={password};regint=120;\
+                 answermode=auto;audio_codecs=pcmu\n"
+            ),
+        )
+        .unwrap();
+        let child = Command::new(bin)
+            .arg("-f")
+            .arg(&dir)
+            .arg("-t")
+            .arg("60")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start baresip");
+        Some(Self { child, dir })
+    }
+
+    /// What the phone heard (its decoded-audio recording), once it has hung up or been stopped.
+    pub fn heard(&self) -> Option<PathBuf> {
+        std::fs::read_dir(self.dir.join("rec")).ok().and_then(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
+        })
+    }
+
+    /// Stops baresip (SIGTERM, so the recording is closed properly).
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for AgentPhone {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -195,6 +195,34 @@ impl Peer {
 }
 
 impl Peer {
+    /// Sends 8 kHz samples as PCMU every 20 ms to `dest`, looping them for `dur`, on a thread.
+    pub fn stream_samples(
+        &self,
+        dest: SocketAddr,
+        samples: Vec<i16>,
+        dur: Duration,
+    ) -> std::thread::JoinHandle<()> {
+        let sock = self.rtp.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let (mut seq, mut ts, mut i) = (1u16, 0u32, 0usize);
+            while start.elapsed() < dur && !samples.is_empty() {
+                let mut pkt = vec![0x80, 0x00];
+                pkt.extend_from_slice(&seq.to_be_bytes());
+                pkt.extend_from_slice(&ts.to_be_bytes());
+                pkt.extend_from_slice(&0x0070_0E01u32.to_be_bytes());
+                for _ in 0..160 {
+                    pkt.push(codec::linear_to_ulaw(samples[i % samples.len()]));
+                    i += 1;
+                }
+                let _ = sock.send_to(&pkt, dest);
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(160);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    }
+
     /// Sends a PCMU sine tone of `freq` Hz to `dest` every 20 ms for `dur`, on a thread (paced like a phone).
     pub fn stream_tone(&self, dest: SocketAddr, freq: f64, dur: Duration) -> std::thread::JoinHandle<()> {
         let sock = self.rtp.try_clone().unwrap();

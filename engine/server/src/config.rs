@@ -46,6 +46,9 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
     /// The SIP digest realm agents authenticate in. Changing it invalidates stored agent credentials.
     pub(crate) sip_realm: String,
+    /// Digest algorithms offered to phones, in order of preference (RFC 8760). Some older phones read only
+    /// the first challenge: list `MD5` first for them.
+    pub(crate) sip_digest_algorithms: Vec<String>,
     /// The time zone flows use for time-of-day, day-of-week and calendar checks (IANA name).
     pub(crate) timezone: String,
     /// Static customer lists for identity verification (`lookup: { static: NAME }` in a flow).
@@ -157,6 +160,7 @@ impl Default for Config {
             limits: Limits::default(),
             timezone: "UTC".into(),
             sip_realm: "hotline".into(),
+            sip_digest_algorithms: vec!["SHA-256".into(), "MD5".into()],
             directory: demo_directory(),
             flow_watch: Duration::from_secs(2),
             queues: vec![
@@ -192,6 +196,22 @@ impl Config {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
         serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+
+    /// The digest algorithms to offer, checked.
+    pub(crate) fn digest_algorithms(&self) -> anyhow::Result<Vec<sip_auth::digest::Algorithm>> {
+        let algs: Vec<_> = self
+            .sip_digest_algorithms
+            .iter()
+            .map(|a| {
+                sip_auth::digest::Algorithm::parse(a)
+                    .ok_or_else(|| anyhow::anyhow!("unknown digest algorithm {a:?} in sip_digest_algorithms"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        if algs.is_empty() {
+            anyhow::bail!("sip_digest_algorithms must name at least one algorithm");
+        }
+        Ok(algs)
     }
 
     /// The configured time zone, checked against the system's time zone database.
@@ -305,6 +325,27 @@ mod tests {
         );
         assert!("5-4".parse::<PortRange>().is_err());
         assert!("0-100".parse::<PortRange>().is_err());
+    }
+
+    #[test]
+    fn digest_algorithms_are_checked_and_keep_their_order() {
+        let c: Config = serde_saphyr::from_str("sip_digest_algorithms: [MD5, SHA-256]\n").unwrap();
+        let algs = c.digest_algorithms().unwrap();
+        assert_eq!(
+            algs,
+            vec![
+                sip_auth::digest::Algorithm::Md5,
+                sip_auth::digest::Algorithm::Sha256
+            ]
+        );
+        let c: Config = serde_saphyr::from_str("sip_digest_algorithms: [SHA-512]\n").unwrap();
+        assert!(c.digest_algorithms().is_err());
+        let c: Config = serde_saphyr::from_str("sip_digest_algorithms: []\n").unwrap();
+        assert!(c.digest_algorithms().is_err());
+        assert_eq!(
+            Config::default().digest_algorithms().unwrap()[0],
+            sip_auth::digest::Algorithm::Sha256
+        );
     }
 
     #[test]

@@ -92,6 +92,7 @@ pub(crate) async fn start(
     let mut inbound = Vec::with_capacity(n);
     let mut controls = Vec::with_capacity(n);
     let mut shards = Vec::with_capacity(n);
+    let algorithms = config.digest_algorithms()?;
     let mut acd_receivers = acd_receivers.into_iter();
     for index in 0..n {
         let (in_tx, in_rx) = mpsc::channel(config.limits.shard_queue);
@@ -110,8 +111,9 @@ pub(crate) async fn start(
             silence_timeout: config.silence_timeout,
         };
         // Every REGISTER goes to shard 0, which owns the registrar (bindings are global, not per Call-ID).
-        let registrar =
-            (index == 0).then(|| shard::RegistrarState::new(&config.sip_realm, agents.clone(), &mut rng));
+        let registrar = (index == 0).then(|| {
+            shard::RegistrarState::new(&config.sip_realm, algorithms.clone(), agents.clone(), &mut rng)
+        });
         let shard = shard::Shard::new(
             shared.clone(),
             txn,

@@ -93,6 +93,7 @@ pub(crate) struct RegistrarState {
 impl RegistrarState {
     pub(crate) fn new(
         realm: &str,
+        algorithms: Vec<sip_auth::digest::Algorithm>,
         agents: Arc<crate::agents::AgentDirectory>,
         rng: &mut impl rand::RngCore,
     ) -> Self {
@@ -102,7 +103,14 @@ impl RegistrarState {
         rng.fill_bytes(&mut tag_key);
         Self {
             registrar: sip_auth::Registrar::new(sip_auth::RegistrarConfig::default(), tag_key),
-            auth: sip_auth::Authenticator::new(sip_auth::AuthConfig::new(realm), seed, Instant::now()),
+            auth: sip_auth::Authenticator::new(
+                sip_auth::AuthConfig {
+                    algorithms,
+                    ..sip_auth::AuthConfig::new(realm)
+                },
+                seed,
+                Instant::now(),
+            ),
             bans: sip_auth::BanList::new(sip_auth::BanConfig::default()),
             agents,
         }
