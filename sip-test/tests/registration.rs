@@ -6,71 +6,15 @@
 
 use std::time::Duration;
 
+use hotline_sip_test::agent::{self, authorization};
 use hotline_sip_test::engine::{Engine, Options, TOKEN};
 use hotline_sip_test::peer::Peer;
-use sha2::{Digest as _, Sha256};
 use sip_msg::{HeaderName, Message};
 
 const T: Duration = Duration::from_secs(5);
 
-const REGISTER: &str = "REGISTER sip:127.0.0.1 SIP/2.0
-Via: SIP/2.0/UDP {local};branch=z9hG4bK-{call_id}-{cseq};rport
-From: <sip:{user}@127.0.0.1>;tag={tag}
-To: <sip:{user}@127.0.0.1>
-Call-ID: {call_id}
-CSeq: {cseq} REGISTER
-Contact: <sip:{user}@{local}>
-Expires: 120
-Max-Forwards: 70
-{auth}Content-Length: 0
-";
-
-fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The value of `name="..."` or `name=...` in a challenge.
-fn param(challenge: &str, name: &str) -> String {
-    let i = challenge
-        .find(&format!("{name}="))
-        .unwrap_or_else(|| panic!("no {name} in {challenge}"))
-        + name.len()
-        + 1;
-    let rest = &challenge[i..];
-    if let Some(r) = rest.strip_prefix('"') {
-        r[..r.find('"').unwrap()].to_owned()
-    } else {
-        rest.split([',', ' ']).next().unwrap().to_owned()
-    }
-}
-
-/// An Authorization header answering a SHA-256 challenge for `user`/`password`.
-fn authorization(challenge: &str, user: &str, password: &str) -> String {
-    let (realm, nonce) = (param(challenge, "realm"), param(challenge, "nonce"));
-    let uri = "sip:127.0.0.1";
-    let ha1 = sha256_hex(&format!("{user}:{realm}:{password}"));
-    let ha2 = sha256_hex(&format!("REGISTER:{uri}"));
-    let response = sha256_hex(&format!("{ha1}:{nonce}:00000001:0a4f113b:auth:{ha2}"));
-    let opaque = if challenge.contains("opaque=") {
-        format!(", opaque=\"{}\"", param(challenge, "opaque"))
-    } else {
-        String::new()
-    };
-    format!(
-        "Authorization: Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", \
-         response=\"{response}\", algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"0a4f113b\"{opaque}\n"
-    )
-}
-
 fn register(peer: &Peer, user: &str, call_id: &str, cseq: u32, auth: &str) {
-    let text = REGISTER
-        .replace("{user}", user)
-        .replace("{cseq}", &cseq.to_string())
-        .replace("{auth}", auth);
-    peer.send(&text, call_id);
+    agent::send_register(peer, user, call_id, cseq, auth);
 }
 
 /// Sends a REGISTER and returns the SHA-256 challenge of the 401.
@@ -105,7 +49,7 @@ fn an_agent_registers_with_sha256_digest_and_is_listed() {
     register(&peer, "3001", "reg-1", 2, &auth);
     let ok = peer.expect_response(200, "REGISTER", T);
     let contact = ok.headers.get(&HeaderName::Contact).unwrap().to_owned();
-    assert!(contact.contains("expires=120"), "{contact}");
+    assert!(contact.contains("expires=300"), "{contact}");
     assert!(engine.wait_log("agent phone registered", T));
 
     let (status, text) = engine.api_get("/api/v1/agents");
