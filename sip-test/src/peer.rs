@@ -165,84 +165,74 @@ impl Peer {
 }
 
 impl Peer {
-    /// Sends PCMU RTP carrying `payload_byte` (0xFF is µ-law silence) to `dest` every 20 ms for `dur`,
-    /// from the peer's media socket, on a thread. The 20 ms spacing paces a media stream; it waits for no
-    /// state.
+    /// Streams PCMU from the peer's media socket to `dest` for `dur`, on a thread: every 20 ms one packet
+    /// whose 160 payload bytes `fill` writes. The 20 ms steps pace a media stream as a phone does (absolute
+    /// deadlines, so the pace does not drift); nothing here waits for a state.
+    pub fn stream(
+        &self,
+        dest: SocketAddr,
+        dur: Duration,
+        mut fill: impl FnMut(&mut Vec<u8>) + Send + 'static,
+    ) -> std::thread::JoinHandle<()> {
+        let sock = self.rtp.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let (mut seq, mut ts) = (1u16, 0u32);
+            let mut k = 0u32;
+            while start.elapsed() < dur {
+                let mut pkt = vec![0x80, 0x00];
+                pkt.extend_from_slice(&seq.to_be_bytes());
+                pkt.extend_from_slice(&ts.to_be_bytes());
+                pkt.extend_from_slice(&0x0070_0E00u32.to_be_bytes());
+                fill(&mut pkt);
+                let _ = sock.send_to(&pkt, dest);
+                seq = seq.wrapping_add(1);
+                ts = ts.wrapping_add(160);
+                k += 1;
+                std::thread::sleep(
+                    (start + Duration::from_millis(20) * k).saturating_duration_since(Instant::now()),
+                );
+            }
+        })
+    }
+
+    /// Streams one byte value as PCMU payload (0xFF is µ-law silence).
     pub fn stream_rtp(
         &self,
         dest: SocketAddr,
         payload_byte: u8,
         dur: Duration,
     ) -> std::thread::JoinHandle<()> {
-        let sock = self.rtp.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let start = Instant::now();
-            let mut seq: u16 = 1;
-            let mut ts: u32 = 0;
-            while start.elapsed() < dur {
-                let mut pkt = vec![0x80, 0x00];
-                pkt.extend_from_slice(&seq.to_be_bytes());
-                pkt.extend_from_slice(&ts.to_be_bytes());
-                pkt.extend_from_slice(&0x1234_5678u32.to_be_bytes());
-                pkt.extend(std::iter::repeat_n(payload_byte, 160));
-                let _ = sock.send_to(&pkt, dest);
-                seq = seq.wrapping_add(1);
-                ts = ts.wrapping_add(160);
-                std::thread::sleep(Duration::from_millis(20));
-            }
+        self.stream(dest, dur, move |pkt| {
+            pkt.extend(std::iter::repeat_n(payload_byte, 160))
         })
     }
-}
 
-impl Peer {
-    /// Sends 8 kHz samples as PCMU every 20 ms to `dest`, looping them for `dur`, on a thread.
+    /// Streams 8 kHz samples as PCMU, looping them.
     pub fn stream_samples(
         &self,
         dest: SocketAddr,
         samples: Vec<i16>,
         dur: Duration,
     ) -> std::thread::JoinHandle<()> {
-        let sock = self.rtp.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let start = Instant::now();
-            let (mut seq, mut ts, mut i) = (1u16, 0u32, 0usize);
-            while start.elapsed() < dur && !samples.is_empty() {
-                let mut pkt = vec![0x80, 0x00];
-                pkt.extend_from_slice(&seq.to_be_bytes());
-                pkt.extend_from_slice(&ts.to_be_bytes());
-                pkt.extend_from_slice(&0x0070_0E01u32.to_be_bytes());
-                for _ in 0..160 {
-                    pkt.push(codec::linear_to_ulaw(samples[i % samples.len()]));
-                    i += 1;
-                }
-                let _ = sock.send_to(&pkt, dest);
-                seq = seq.wrapping_add(1);
-                ts = ts.wrapping_add(160);
-                std::thread::sleep(Duration::from_millis(20));
+        let mut i = 0usize;
+        self.stream(dest, dur, move |pkt| {
+            for _ in 0..160 {
+                let s = samples.get(i % samples.len().max(1)).copied().unwrap_or(0);
+                pkt.push(codec::linear_to_ulaw(s));
+                i += 1;
             }
         })
     }
 
-    /// Sends a PCMU sine tone of `freq` Hz to `dest` every 20 ms for `dur`, on a thread (paced like a phone).
+    /// Streams a sine tone of `freq` Hz as PCMU.
     pub fn stream_tone(&self, dest: SocketAddr, freq: f64, dur: Duration) -> std::thread::JoinHandle<()> {
-        let sock = self.rtp.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let start = Instant::now();
-            let (mut seq, mut ts, mut n) = (1u16, 0u32, 0u64);
-            while start.elapsed() < dur {
-                let mut pkt = vec![0x80, 0x00];
-                pkt.extend_from_slice(&seq.to_be_bytes());
-                pkt.extend_from_slice(&ts.to_be_bytes());
-                pkt.extend_from_slice(&0x0070_0E00u32.to_be_bytes());
-                for _ in 0..160 {
-                    let v = (2.0 * std::f64::consts::PI * freq * n as f64 / 8000.0).sin() * 8000.0;
-                    pkt.push(codec::linear_to_ulaw(v as i16));
-                    n += 1;
-                }
-                let _ = sock.send_to(&pkt, dest);
-                seq = seq.wrapping_add(1);
-                ts = ts.wrapping_add(160);
-                std::thread::sleep(Duration::from_millis(20));
+        let mut n = 0u64;
+        self.stream(dest, dur, move |pkt| {
+            for _ in 0..160 {
+                let v = (2.0 * std::f64::consts::PI * freq * n as f64 / 8000.0).sin() * 8000.0;
+                pkt.push(codec::linear_to_ulaw(v as i16));
+                n += 1;
             }
         })
     }

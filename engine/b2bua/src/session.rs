@@ -427,6 +427,12 @@ impl CallSession {
         self.state = State::AwaitingAck;
     }
 
+    /// Answers a server transaction with `status` (our tag, Contact and Server headers).
+    fn reply(&mut self, key: TxnKey, req: &Request, status: StatusCode) {
+        let response = self.response(req, status);
+        self.out.push_back(Output::Respond { key, response });
+    }
+
     /// Builds our response to `req` with our tag, Contact and Server headers.
     fn response(&self, req: &Request, status: StatusCode) -> Response {
         let contact = self.contact_uri();
@@ -507,21 +513,18 @@ impl CallSession {
             return;
         }
         if matches!(self.state, State::Closing { .. } | State::Done) {
-            let resp = self.response(&req, StatusCode::CALL_TRANSACTION_DOES_NOT_EXIST);
-            self.out.push_back(Output::Respond { key, response: resp });
+            self.reply(key, &req, StatusCode::CALL_TRANSACTION_DOES_NOT_EXIST);
             return;
         }
         if let Some(d) = &mut self.dialog {
             if let Err(e) = d.validate_in_dialog(&req) {
-                let resp = self.response(&req, e.status());
-                self.out.push_back(Output::Respond { key, response: resp });
+                self.reply(key, &req, e.status());
                 return;
             }
         }
         match req.method {
             Method::Bye => {
-                let resp = self.response(&req, StatusCode::OK);
-                self.out.push_back(Output::Respond { key, response: resp });
+                self.reply(key, &req, StatusCode::OK);
                 if let State::Ringing { invite_key, .. } = &self.state {
                     let invite_key = invite_key.clone();
                     let terminated = self.response(&self.invite, StatusCode::REQUEST_TERMINATED);
@@ -540,12 +543,10 @@ impl CallSession {
                 self.out.push_back(Output::Respond { key, response: resp });
             }
             Method::Prack => {
-                let resp = self.response(&req, StatusCode::CALL_TRANSACTION_DOES_NOT_EXIST);
-                self.out.push_back(Output::Respond { key, response: resp });
+                self.reply(key, &req, StatusCode::CALL_TRANSACTION_DOES_NOT_EXIST);
             }
             _ => {
-                let resp = self.response(&req, StatusCode::METHOD_NOT_ALLOWED);
-                self.out.push_back(Output::Respond { key, response: resp });
+                self.reply(key, &req, StatusCode::METHOD_NOT_ALLOWED);
             }
         }
     }
@@ -553,8 +554,7 @@ impl CallSession {
     fn handle_offer(&mut self, _now: Instant, key: TxnKey, req: Request) {
         if !matches!(self.state, State::Confirmed) {
             // An offer while ours is unanswered (RFC 3261 14.2: 491 Request Pending).
-            let resp = self.response(&req, StatusCode(491));
-            self.out.push_back(Output::Respond { key, response: resp });
+            self.reply(key, &req, StatusCode(491));
             return;
         }
         if req.body.is_empty() {
@@ -582,8 +582,7 @@ impl CallSession {
             }
             Err(status) => {
                 // A failed re-offer leaves the session as it was (RFC 3261 14.2).
-                let resp = self.response(&req, status);
-                self.out.push_back(Output::Respond { key, response: resp });
+                self.reply(key, &req, status);
             }
         }
     }
@@ -591,14 +590,12 @@ impl CallSession {
     fn handle_info(&mut self, now: Instant, key: TxnKey, req: &Request) {
         if req.body.is_empty() {
             // An empty INFO is a keep-alive some peers send.
-            let resp = self.response(req, StatusCode::OK);
-            self.out.push_back(Output::Respond { key, response: resp });
+            self.reply(key, req, StatusCode::OK);
             return;
         }
         match parse_info_dtmf(req.headers.content_type(), &req.body) {
             Ok(digit) => {
-                let resp = self.response(req, StatusCode::OK);
-                self.out.push_back(Output::Respond { key, response: resp });
+                self.reply(key, req, StatusCode::OK);
                 self.on_digit(now, digit, DigitSource::SipInfo);
             }
             Err(InfoDtmfError::UnsupportedType) => {
@@ -608,8 +605,7 @@ impl CallSession {
                 self.out.push_back(Output::Respond { key, response: resp });
             }
             Err(InfoDtmfError::BadSignal) => {
-                let resp = self.response(req, StatusCode::BAD_REQUEST);
-                self.out.push_back(Output::Respond { key, response: resp });
+                self.reply(key, req, StatusCode::BAD_REQUEST);
             }
         }
     }
@@ -1102,8 +1098,10 @@ impl CallSession {
             }
             return;
         }
-        // A 2xx: create the dialog once; ACK every 2xx (retransmissions included).
-        if leg.dialog.is_none() {
+        // A 2xx: create the dialog on the first one, then ACK every 2xx, retransmissions included
+        // (RFC 3261 13.2.2.4). Only the first one goes on to connect the call.
+        let first = leg.dialog.is_none();
+        if first {
             match sip_dialog::Dialog::new_uac(&leg.invite, resp) {
                 Ok(d) => leg.dialog = Some(d),
                 Err(e) => {
@@ -1111,24 +1109,22 @@ impl CallSession {
                     return;
                 }
             }
-            let via = via_spec(self.config.sip_addr, Transport::Udp);
-            if let Some(d) = &mut leg.dialog {
-                let ack = d.create_request(Method::Ack, &via, &mut self.rng);
-                self.out.push_back(Output::Stateless {
-                    message: sip_msg::Message::Request(ack),
-                    destination: leg.destination,
-                    transport: Transport::Udp,
-                });
-            }
+        }
+        let via = via_spec(self.config.sip_addr, Transport::Udp);
+        if let Some(d) = &mut leg.dialog {
+            let ack = d.create_request(Method::Ack, &via, &mut self.rng);
+            self.out.push_back(Output::Stateless {
+                message: sip_msg::Message::Request(ack),
+                destination: leg.destination,
+                transport: Transport::Udp,
+            });
+        }
+        if first {
             if leg.cancelled || !matches!(self.state, State::Confirmed) {
                 // Answered after we gave up: hang up on the agent at once.
                 if let Some(d) = &mut leg.dialog {
                     let bye = d.create_request(Method::Bye, &via, &mut self.rng);
-                    self.out.push_back(Output::Send {
-                        request: bye,
-                        destination: leg.destination,
-                        transport: Transport::Udp,
-                    });
+                    send_to_agent(&mut self.out, leg.destination, bye);
                 }
                 self.agent = None;
                 return;
@@ -1145,11 +1141,7 @@ impl CallSession {
                     tracing::warn!("the agent's answer is not usable SDP: hanging up on the agent");
                     if let Some(d) = &mut leg.dialog {
                         let bye = d.create_request(Method::Bye, &via, &mut self.rng);
-                        self.out.push_back(Output::Send {
-                            request: bye,
-                            destination: leg.destination,
-                            transport: Transport::Udp,
-                        });
+                        send_to_agent(&mut self.out, leg.destination, bye);
                     }
                     self.agent = None;
                     self.out.push_back(Output::AgentMedia(MediaCommand::Close));
@@ -1169,28 +1161,18 @@ impl CallSession {
             }
             self.out.push_back(Output::Bridge);
             self.out.push_back(Output::Agent(AgentEvent::Answered { offer }));
-        } else if let Some(d) = &mut leg.dialog {
-            let via = via_spec(self.config.sip_addr, Transport::Udp);
-            let ack = d.create_request(Method::Ack, &via, &mut self.rng);
-            self.out.push_back(Output::Stateless {
-                message: sip_msg::Message::Request(ack),
-                destination: leg.destination,
-                transport: Transport::Udp,
-            });
         }
     }
 
     /// A request from the agent's phone inside the agent leg (BYE, re-INVITE, INFO…).
     fn handle_agent_request(&mut self, now: Instant, key: TxnKey, req: Request) {
         let Some(leg) = &mut self.agent else {
-            let resp = self.response(&req, StatusCode::CALL_TRANSACTION_DOES_NOT_EXIST);
-            self.out.push_back(Output::Respond { key, response: resp });
+            self.reply(key, &req, StatusCode::CALL_TRANSACTION_DOES_NOT_EXIST);
             return;
         };
         if let Some(d) = &mut leg.dialog {
             if let Err(e) = d.validate_in_dialog(&req) {
-                let resp = self.response(&req, e.status());
-                self.out.push_back(Output::Respond { key, response: resp });
+                self.reply(key, &req, e.status());
                 return;
             }
         }
@@ -1315,11 +1297,7 @@ impl CallSession {
             match leg.dialog {
                 Some(mut d) if reason != EndReason::AgentHangup => {
                     let bye = d.create_request(Method::Bye, &via, &mut self.rng);
-                    self.out.push_back(Output::Send {
-                        request: bye,
-                        destination: leg.destination,
-                        transport: Transport::Udp,
-                    });
+                    send_to_agent(&mut self.out, leg.destination, bye);
                     self.out.push_back(Output::Agent(AgentEvent::Ended {
                         offer: leg.offer,
                         by_agent: false,
@@ -1328,11 +1306,7 @@ impl CallSession {
                 Some(_) => {}
                 None if !leg.cancelled => {
                     let cancel = sip_dialog::cancel_for(&leg.invite);
-                    self.out.push_back(Output::Send {
-                        request: cancel,
-                        destination: leg.destination,
-                        transport: Transport::Udp,
-                    });
+                    send_to_agent(&mut self.out, leg.destination, cancel);
                     self.out.push_back(Output::Agent(AgentEvent::Failed {
                         offer: leg.offer,
                         status: None,
@@ -1445,6 +1419,15 @@ fn via_spec(addr: SocketAddr, transport: Transport) -> sip_dialog::ViaSpec {
         Transport::Tcp => "TCP",
     };
     sip_dialog::ViaSpec::new(name, host, Some(addr.port()))
+}
+
+/// Queues a request towards the agent's phone (the agent leg is always UDP today).
+fn send_to_agent(out: &mut std::collections::VecDeque<Output>, destination: SocketAddr, request: Request) {
+    out.push_back(Output::Send {
+        request,
+        destination,
+        transport: Transport::Udp,
+    });
 }
 
 fn verify_method_name(m: ivr::VerifyMethod) -> &'static str {
