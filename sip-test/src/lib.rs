@@ -7,6 +7,7 @@
 //! - [`sipp`]: writes a scenario, runs SIPp bounded in calls and time, reads its statistics.
 //! - [`http`]: a minimal HTTP/1.1 GET client for the engine's API.
 //! - [`audio`]: checks on audio that arrived: Goertzel tone power, log-energy envelope similarity.
+//! - [`capture`]: tshark on loopback, for what SIPp received (packet sources, RTP payloads).
 //! - [`ports`]: fixed ports below 32768 (ephemeral ports start at 32768 here), handed out without clashes.
 #![allow(clippy::unwrap_used)] // test-support code: a failed expectation is a test failure
 #![allow(unreachable_pub)] // reason: the harness is a library of helpers for the tests in this package
@@ -14,6 +15,7 @@
 pub mod agent;
 pub mod audio;
 pub mod baresip;
+pub mod capture;
 pub mod engine;
 pub mod http;
 pub mod http_server;

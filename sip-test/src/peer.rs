@@ -138,6 +138,14 @@ impl Peer {
         self.send_raw(&resp.to_bytes());
     }
 
+    /// Throws away the RTP already waiting on the peer's media socket (what was sent before now).
+    pub fn drain_rtp(&self) {
+        let mut buf = vec![0u8; 2048];
+        self.rtp.set_nonblocking(true).unwrap();
+        while self.rtp.recv_from(&mut buf).is_ok() {}
+        self.rtp.set_nonblocking(false).unwrap();
+    }
+
     /// Receives RTP on the peer's media socket for `dur`; returns the packets' payloads (headers cut).
     pub fn collect_rtp(&self, dur: Duration) -> Vec<Vec<u8>> {
         let deadline = Instant::now() + dur;
@@ -306,6 +314,17 @@ From: \"Test\" <sip:+15550001111@127.0.0.1>;tag={tag}
 To: <sip:hotline@{target}>;tag={to_tag}
 Call-ID: {call_id}
 CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+";
+
+/// The caller's BYE in a dialog set up by [`INVITE_PCMU`]; `{to_tag}` and `{n}` (the CSeq) must be replaced.
+pub const BYE: &str = "BYE sip:hotline@{target} SIP/2.0
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-{call_id}-bye{n};rport
+From: \"Test\" <sip:+15550001111@127.0.0.1>;tag={tag}
+To: <sip:hotline@{target}>;tag={to_tag}
+Call-ID: {call_id}
+CSeq: {n} BYE
 Max-Forwards: 70
 Content-Length: 0
 ";

@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hotline_sip_test::capture::{self, Capture};
 use hotline_sip_test::engine::{Engine, Options, TOKEN};
 use hotline_sip_test::http_server::{Canned, HttpServer};
 use hotline_sip_test::peer::{ACK, INVITE_PCMU, Peer};
 use hotline_sip_test::sipp::{self, Run};
-use hotline_sip_test::tools;
+use hotline_sip_test::{audio, tools};
 
 const TOUR: &str = include_str!("../scenarios/tour.xml");
 const DEMO_SUPPORT: &str = include_str!("../scenarios/demo-support.xml");
@@ -163,8 +164,25 @@ fn the_demo_hotline_verifies_a_caller_and_queues_them_for_support() {
     );
     run.call_id_prefix = Some("demo");
     run.timeout = Duration::from_secs(40);
+    // What reaches SIPp's media port: the prompts, then the music while the caller waits.
+    let media_port = hotline_sip_test::ports::block(4);
+    run.media_port = Some(media_port);
+    let capture = Capture::start(media_port);
     let Some(result) = sipp::run(&run) else { return };
     assert_eq!(result.exit, 0, "{}\n{}", result.traces(), engine.log_text());
+    if let Some(capture) = capture {
+        let payloads = capture::pcmu_payloads(&capture.stop());
+        let (music, _) =
+            audio::read_wav_8k(&tools::workspace_root().join("ivr-flows/prompts/hold-music.wav"));
+        let heard = audio::pcmu_frames_of(&music, &payloads);
+        eprintln!("hold music: {heard} frames of {} packets", payloads.len());
+        // The scenario waits 6 s in the queue after its last key; the verified prompt takes part of it.
+        assert!(
+            heard >= 100,
+            "the queued caller heard {heard} frames of hold music (of {} packets)",
+            payloads.len()
+        );
+    }
     let calls = engine.ended_calls(1, "demo-", T);
     let c = &calls[0];
     assert_eq!(c["flow"], "hotline");

@@ -3,9 +3,9 @@
 //! record the API shows.
 #![allow(clippy::unwrap_used)] // tests
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use hotline_sip_test::capture::Capture;
 use hotline_sip_test::engine::{Engine, Options};
 use hotline_sip_test::sipp::{self, Run};
 use hotline_sip_test::tools;
@@ -18,76 +18,6 @@ const CANCEL: &str = include_str!("../scenarios/cancel.xml");
 /// Five seconds of µ-law silence for SIPp's `rtp_stream` (raw, no header), as a file beside the scenario.
 fn silence() -> (String, Vec<u8>) {
     ("silence.ulaw".into(), vec![0xffu8; 8000 * 5])
-}
-
-/// Captures UDP packets arriving at `port` on loopback with tshark until stopped; returns the source
-/// ports of the packets seen.
-struct Capture {
-    child: std::process::Child,
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        // A failed assertion must not leave tshark running.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Capture {
-    fn start(port: u16) -> Option<Self> {
-        let tshark = tools::require("tshark")?;
-        let mut child = Command::new(tshark)
-            .args([
-                "-i",
-                "lo",
-                "-l",
-                "-n",
-                "-f",
-                &format!("udp and dst port {port}"),
-                "-T",
-                "fields",
-                "-e",
-                "udp.srcport",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Wait until tshark says it captures (its first stderr line), bounded.
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead as _;
-            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) if line.contains("Capturing on") => return Some(Self { child }),
-                Ok(_) => {}
-                Err(_) => panic!("tshark did not start capturing"),
-            }
-        }
-    }
-
-    fn stop(mut self) -> Vec<u16> {
-        use std::io::Read as _;
-        let _ = Command::new("kill")
-            .arg("-INT")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-        let mut out = String::new();
-        if let Some(mut stdout) = self.child.stdout.take() {
-            let _ = stdout.read_to_string(&mut out);
-        }
-        out.lines().filter_map(|l| l.trim().parse().ok()).collect()
-    }
 }
 
 #[test]
@@ -111,7 +41,7 @@ fn sipp_call_with_rfc4733_digits_is_answered_heard_recorded_and_hung_up() {
     assert_eq!(result.stat("FailedCall(C)"), 0);
 
     if let Some(capture) = capture {
-        let sources = capture.stop();
+        let sources: Vec<u16> = capture.stop().iter().map(|d| d.src_port).collect();
         let from_engine = sources
             .iter()
             .filter(|p| (engine.rtp_lo..=engine.rtp_hi).contains(p))
