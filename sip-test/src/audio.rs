@@ -31,6 +31,18 @@ pub fn read_wav_8k(path: &Path) -> (Vec<i16>, u32) {
     (out, rate / factor as u32)
 }
 
+/// The two channels of a 16-bit stereo WAV held in memory (a recording downloaded from the API), with its
+/// sample rate. Panics when the bytes are not such a WAV.
+pub fn stereo_wav(bytes: &[u8]) -> (Vec<i16>, Vec<i16>, u32) {
+    let mut reader = hound::WavReader::new(std::io::Cursor::new(bytes)).expect("not a WAV file");
+    let spec = reader.spec();
+    assert_eq!((spec.channels, spec.bits_per_sample), (2, 16), "{spec:?}");
+    let all: Vec<i16> = reader.samples::<i16>().map(|s| s.unwrap()).collect();
+    let left = all.iter().step_by(2).copied().collect();
+    let right = all.iter().skip(1).step_by(2).copied().collect();
+    (left, right, spec.sample_rate)
+}
+
 /// Power of `freq` in `samples` (Goertzel), normalised by the frame's energy: near 0.5 for a pure tone
 /// at that frequency, near 0 without it.
 pub fn tone_ratio(samples: &[i16], freq: f64, rate: f64) -> f64 {

@@ -24,14 +24,29 @@ pub fn put_json(port: u16, path: &str, body: &[u8], token: Option<&str>) -> std:
     request(port, "PUT", path, body, token, Some("application/json"))
 }
 
-fn request(
+/// `GET path` for a binary body (sent with Content-Length, as the engine's downloads are): the status, the
+/// headers as text and the body bytes.
+pub fn get_bytes(port: u16, path: &str, token: Option<&str>) -> std::io::Result<(u16, String, Vec<u8>)> {
+    let raw = exchange(port, "GET", path, b"", token, None)?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let body = raw.get(split + 4..).unwrap_or(&[]).to_vec();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((status, head, body))
+}
+
+fn exchange(
     port: u16,
     method: &str,
     path: &str,
     body: &[u8],
     token: Option<&str>,
     content_type: Option<&str>,
-) -> std::io::Result<(u16, String)> {
+) -> std::io::Result<Vec<u8>> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let auth = token
@@ -48,6 +63,18 @@ fn request(
     s.write_all(body)?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
+    Ok(raw)
+}
+
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    token: Option<&str>,
+    content_type: Option<&str>,
+) -> std::io::Result<(u16, String)> {
+    let raw = exchange(port, method, path, body, token, content_type)?;
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head

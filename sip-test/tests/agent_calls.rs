@@ -140,4 +140,71 @@ fn a_queued_caller_reaches_a_registered_idle_agent_and_audio_flows_both_ways() {
     let q: serde_json::Value = serde_json::from_str(&queues).unwrap();
     assert_eq!(q["support"]["answered"], 1, "{q:#}");
     caller_tone.join().unwrap();
+
+    // The recording: from the agent's answer, caller (440 Hz) left and agent (1000 Hz) right.
+    let rec_id = c["recording"]
+        .as_str()
+        .expect("the call names its recording")
+        .to_owned();
+    let rec = wait_recording_closed(&engine, &rec_id);
+    assert_eq!(rec["status"], "complete", "{rec:#}");
+    let (status, _) = http::get(
+        engine.http_port,
+        &format!("/api/v1/recordings/{rec_id}/audio"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 401, "recordings are behind the API token");
+    let (status, head, wav) = http::get_bytes(
+        engine.http_port,
+        &format!("/api/v1/recordings/{rec_id}/audio"),
+        Some(TOKEN),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("content-type: audio/wav"),
+        "{head}"
+    );
+    let (left, right, rate) = audio::stereo_wav(&wav);
+    assert_eq!(rate, 8000);
+    let secs = left.len() as f64 / 8000.0;
+    assert!(secs > 3.0, "the recording holds the conversation ({secs:.1} s)");
+    let talk = |v: &[i16]| v[8000..v.len().min(8000 * 4)].to_vec();
+    let (l440, l1000) = (
+        audio::tone_ratio(&talk(&left), 440.0, 8000.0),
+        audio::tone_ratio(&talk(&left), 1000.0, 8000.0),
+    );
+    let (r440, r1000) = (
+        audio::tone_ratio(&talk(&right), 440.0, 8000.0),
+        audio::tone_ratio(&talk(&right), 1000.0, 8000.0),
+    );
+    eprintln!(
+        "recording {secs:.1} s: left 440 {l440:.2} / 1000 {l1000:.2}, right 440 {r440:.2} / 1000 {r1000:.2}"
+    );
+    assert!(
+        l440 > 0.3 && l1000 < 0.05,
+        "the caller's tone is on the left only"
+    );
+    assert!(
+        r1000 > 0.3 && r440 < 0.05,
+        "the agent's tone is on the right only"
+    );
+    assert_eq!(
+        rec["duration_ms"].as_i64().unwrap(),
+        (left.len() / 8) as i64,
+        "the row's duration is the file's"
+    );
+}
+
+/// Waits (bounded) until the recording's row has been closed on disk, and returns it.
+fn wait_recording_closed(engine: &Engine, id: &str) -> serde_json::Value {
+    assert!(
+        engine.wait_log("recording row closed", T),
+        "the recording was not closed:\n{}",
+        engine.log_text()
+    );
+    let (status, text) = engine.api_get(&format!("/api/v1/recordings/{id}"));
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
 }

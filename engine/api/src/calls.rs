@@ -42,6 +42,8 @@ pub(crate) struct CallView {
     queue: Option<String>,
     rating: Option<i64>,
     fields: std::collections::BTreeMap<String, String>,
+    /// The recording's id (`/api/v1/recordings/{id}`), when the call was recorded.
+    recording: Option<String>,
 }
 
 /// The outcome of identity verification, when the flow ran one.
@@ -93,6 +95,7 @@ impl From<CallRecord> for CallView {
             queue: r.queue,
             rating: r.rating,
             fields: r.fields,
+            recording: r.recording,
         }
     }
 }

@@ -12,6 +12,9 @@
 //! | DELETE | `/api/v1/agents/{id}` | delete an agent |
 //! | PUT | `/api/v1/agents/{id}/status` | set an agent's status: `{"status": "idle"}` (idle, busy, break, meeting, offline) |
 //! | GET | `/api/v1/queues` | live figures of every queue |
+//! | GET | `/api/v1/recordings?call_id=ID&limit=N` | recordings, newest first |
+//! | GET | `/api/v1/recordings/{id}` | one recording |
+//! | GET | `/api/v1/recordings/{id}/audio` | the recording as a stereo WAV (caller left) |
 //! | GET | `/api/v1/flows` | active flows and files refused at the last load |
 //! | POST | `/api/v1/flows/reload` | re-read the flows folder; valid changed flows become active |
 //! | POST | `/api/v1/flows/validate?file=NAME` | validate a flow source (body, ≤ 256 KiB) without activating it |
@@ -24,6 +27,7 @@ mod agents;
 mod calls;
 mod error;
 mod flows;
+mod recordings;
 
 use std::sync::Arc;
 
@@ -62,6 +66,8 @@ pub struct ApiState {
     pub flows: Arc<dyn FlowControl>,
     /// Agent registrations and credential refresh.
     pub agents: Arc<dyn AgentControl>,
+    /// Where recordings are written (`None`: recording is off, downloads answer 404).
+    pub recordings_dir: Option<std::path::PathBuf>,
 }
 
 /// Builds the router with every route and layer.
@@ -73,6 +79,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/agents/{id}", axum::routing::delete(agents::delete))
         .route("/agents/{id}/status", axum::routing::put(agents::set_status))
         .route("/queues", get(agents::queues))
+        .route("/recordings", get(recordings::list))
+        .route("/recordings/{id}", get(recordings::get_one))
+        .route("/recordings/{id}/audio", get(recordings::audio))
         .route("/flows", get(flows::list))
         .route("/flows/reload", post(flows::reload))
         .route("/flows/validate", post(flows::validate))

@@ -99,6 +99,12 @@ impl AgentControl for FakeAgents {
 }
 
 async fn app() -> (axum::Router, Store) {
+    let (app, store, _) = app_with_dir().await;
+    (app, store)
+}
+
+/// The app, its store and its recordings folder.
+async fn app_with_dir() -> (axum::Router, Store, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("hotline-api-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&dir).unwrap();
     let store = Store::connect(&format!("sqlite://{}/t.db", dir.display()))
@@ -110,8 +116,9 @@ async fn app() -> (axum::Router, Store) {
         api_token: "s3cret".into(),
         flows: Arc::new(FakeFlows),
         agents: Arc::new(FakeAgents::default()),
+        recordings_dir: Some(dir.join("recordings")),
     };
-    (router(state), store)
+    (router(state), store, dir.join("recordings"))
 }
 
 async fn get(
@@ -460,4 +467,73 @@ async fn agent_status_is_set_and_queues_are_listed() {
     assert_eq!(status, StatusCode::OK);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["support"]["waiting"], 2);
+}
+
+#[tokio::test]
+async fn recordings_are_listed_described_and_downloaded_behind_the_token() {
+    let (app, store, dir) = app_with_dir().await;
+    let call = seed(&store, 1, true).await.to_string();
+    let rel = format!("2026-11-21/{call}.wav");
+    std::fs::create_dir_all(dir.join("2026-11-21")).unwrap();
+    let wav: Vec<u8> = b"RIFF....WAVEfmt fake bytes of a recording".to_vec();
+    std::fs::write(dir.join(&rel), &wav).unwrap();
+    assert!(
+        store
+            .insert_recording(&call, &rel, 1_700_000_000_000)
+            .await
+            .unwrap()
+    );
+
+    let (status, _, _) = get(&app, &format!("/api/v1/recordings/{call}/audio"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, headers, body) =
+        get(&app, &format!("/api/v1/recordings/{call}/audio"), Some("s3cret")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "audio/wav");
+    assert_eq!(body, wav, "the file, byte for byte");
+
+    let (status, _, body) = get(
+        &app,
+        &format!("/api/v1/recordings?call_id={call}"),
+        Some("s3cret"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["status"], "recording");
+    assert_eq!(list[0]["audio"], format!("/api/v1/recordings/{call}/audio"));
+    let (status, _, body) = get(&app, &format!("/api/v1/calls/{call}"), Some("s3cret")).await;
+    assert_eq!(status, StatusCode::OK);
+    let c: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        c["recording"],
+        call.as_str(),
+        "the call record names its recording"
+    );
+
+    for (q, want) in [
+        ("limit=1000", StatusCode::OK),
+        ("limit=1001", StatusCode::BAD_REQUEST),
+        ("limit=0", StatusCode::BAD_REQUEST),
+        ("call_id=nonsense", StatusCode::BAD_REQUEST),
+    ] {
+        let (status, _, _) = get(&app, &format!("/api/v1/recordings?{q}"), Some("s3cret")).await;
+        assert_eq!(status, want, "{q}");
+    }
+    for path in [
+        "/api/v1/recordings/nonsense",
+        "/api/v1/recordings/01M7Z6FHQ6FYEJGNMM6RYN65V7/audio",
+    ] {
+        let (status, _, _) = get(&app, path, Some("s3cret")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    // A row whose file is gone, and one whose path would leave the folder: 404, never a stray file.
+    let other = seed(&store, 2, true).await.to_string();
+    assert!(store.insert_recording(&other, "../t.db", 1).await.unwrap());
+    let (status, _, _) = get(&app, &format!("/api/v1/recordings/{other}/audio"), Some("s3cret")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    std::fs::remove_file(dir.join(&rel)).unwrap();
+    let (status, _, _) = get(&app, &format!("/api/v1/recordings/{call}/audio"), Some("s3cret")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

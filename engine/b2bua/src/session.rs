@@ -698,6 +698,8 @@ impl CallSession {
                     self.finish(now, reason, Some(stats));
                 }
             }
+            // The recording's row is the host's business.
+            MediaEvent::RecordingEnded { .. } => {}
         }
     }
 
@@ -913,8 +915,9 @@ impl CallSession {
                 self.transfer(now, &target);
                 return false;
             }
-            // No recorder yet on IVR calls: nothing to pause.
-            ivr::Action::PauseRecording | ivr::Action::ResumeRecording => {}
+            // The leg mutes its recording, if it has one (harmless otherwise).
+            ivr::Action::PauseRecording => self.out.push_back(Output::Media(MediaCommand::PauseRecording)),
+            ivr::Action::ResumeRecording => self.out.push_back(Output::Media(MediaCommand::ResumeRecording)),
             other => tracing::warn!(action = ?other, "flow action not supported on calls yet"),
         }
         true

@@ -608,7 +608,11 @@ fn answered_with(flow: &str) -> (Harness, String) {
 #[test]
 fn verification_digits_are_masked_and_the_outcome_recorded_then_hold_music_then_refer() {
     let (mut h, _) = answered_with(FLOW_VERIFY);
-    h.take();
+    let first = h.take();
+    assert!(
+        media_cmds(&first).contains(&&MediaCommand::PauseRecording),
+        "the leg's recording is muted before the id is keyed: {first:#?}"
+    );
     for d in [Digit::D1, Digit::D0, Digit::D0, Digit::D1, Digit::Pound] {
         h.media(MediaEvent::Digit {
             digit: d,
@@ -616,6 +620,10 @@ fn verification_digits_are_masked_and_the_outcome_recorded_then_hold_music_then_
         });
     }
     let outs = h.take();
+    assert!(
+        media_cmds(&outs).contains(&&MediaCommand::ResumeRecording),
+        "recording resumes once the id is keyed: {outs:#?}"
+    );
     // The lookup goes out with the keyed id, and nowhere else does the id appear in clear.
     let (request_id, key) = outs
         .iter()

@@ -112,6 +112,13 @@ pub(crate) struct QueueSettings {
     /// Most callers waiting.
     #[serde(default)]
     pub(crate) max_len: Option<usize>,
+    /// Record calls answered from this queue (default on; see `recording:` for the folder).
+    #[serde(default = "yes")]
+    pub(crate) record: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl QueueSettings {
@@ -123,6 +130,7 @@ impl QueueSettings {
             wrap_up: None,
             max_wait: None,
             max_len: None,
+            record: true,
         }
     }
 

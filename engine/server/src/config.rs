@@ -62,6 +62,52 @@ pub(crate) struct Config {
     pub(crate) log_format: LogFormat,
     /// Print phone numbers and addresses in clear in logs (default: redacted).
     pub(crate) log_pii: bool,
+    /// Call recording.
+    pub(crate) recording: RecordingConfig,
+}
+
+/// When a call's recording starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RecordFrom {
+    /// When an agent answers (in a queue whose `record` is on).
+    Bridge,
+    /// When the engine answers the caller: the IVR part too, with verification digits muted.
+    Answer,
+}
+
+/// `recording:` in the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RecordingConfig {
+    /// Record at all (default on).
+    pub(crate) enabled: bool,
+    /// Where the WAV files go (default `<data_dir>/recordings`).
+    pub(crate) dir: Option<PathBuf>,
+    /// `bridge` (default) or `answer`.
+    pub(crate) from: RecordFrom,
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            dir: None,
+            from: RecordFrom::Bridge,
+        }
+    }
+}
+
+impl Config {
+    /// The recordings folder, when recording is on.
+    pub(crate) fn recordings_dir(&self) -> Option<PathBuf> {
+        self.recording.enabled.then(|| {
+            self.recording
+                .dir
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("recordings"))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -169,6 +215,7 @@ impl Default for Config {
             ],
             log_format: LogFormat::Text,
             log_pii: false,
+            recording: RecordingConfig::default(),
         }
     }
 }

@@ -15,6 +15,7 @@ mod config;
 mod flows;
 mod io;
 mod metrics;
+mod recordings;
 mod serve;
 mod sip;
 mod store_writer;

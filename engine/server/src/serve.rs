@@ -111,6 +111,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
 
+    if let Some(dir) = config.recordings_dir() {
+        crate::recordings::repair_open(&store, &config.node_id, &dir).await?;
+    }
+
     let time_zone = config.time_zone()?;
     let lists = config.directory.keys().cloned().collect();
     let flows =
@@ -144,6 +148,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         api_token: token.into(),
         flows: flows.clone(),
         agents: Arc::new(crate::agents::AgentsApi(agents, sip.acd.clone())),
+        recordings_dir: config.recordings_dir(),
     };
     let app = api::router(state);
     let (stop_http_tx, stop_http_rx) = tokio::sync::oneshot::channel::<()>();

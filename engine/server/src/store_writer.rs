@@ -105,6 +105,9 @@ fn log_finalized(batch: &[CallWrite]) {
             CallWrite::Final(f) => {
                 tracing::debug!(call = %f.id, reason = %f.end_reason, "call record finalized")
             }
+            CallWrite::RecordingEnded { id, end } => {
+                tracing::debug!(call = %id, status = end.status, duration_ms = end.duration_ms, "recording row closed")
+            }
             _ => {}
         }
     }

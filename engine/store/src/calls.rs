@@ -65,6 +65,8 @@ pub struct CallRecord {
     pub queue: Option<String>,
     pub rating: Option<i64>,
     pub fields: std::collections::BTreeMap<String, String>,
+    /// The call's recording id, if it was recorded.
+    pub recording: Option<String>,
 }
 
 /// One write to the call records, as the engine produces them while calls run.
@@ -94,6 +96,17 @@ pub enum CallWrite {
         id: CallId,
         queue: String,
     },
+    /// The call's recording has started (`path` relative to the recordings folder).
+    RecordingStarted {
+        id: CallId,
+        path: String,
+        at_ms: i64,
+    },
+    /// The call's recording was closed.
+    RecordingEnded {
+        id: CallId,
+        end: crate::RecordingEnd,
+    },
 }
 
 /// One page of the call list, newest first.
@@ -107,7 +120,8 @@ pub struct CallQuery {
 
 const COLUMNS: &str = "id, sip_call_id, from_uri, from_user, to_uri, to_user, source_addr, node_id, flow, \
     flow_version, started_at, answered_at, ended_at, end_reason, hangup_by, keypresses, trail, media_stats, \
-    verified, verify_method, verify_attempts, customer_id, queue, rating, fields";
+    verified, verify_method, verify_attempts, customer_id, queue, rating, fields, \
+    (SELECT r.id FROM recordings r WHERE r.call_id = calls.id LIMIT 1) AS recording";
 
 fn encode_trail(trail: &[TrailItem]) -> String {
     // Serializing plain enums of strings and integers cannot fail.
@@ -198,6 +212,23 @@ macro_rules! run_write {
                 .rows_affected(),
             CallWrite::Queue { id, queue } => sqlx::query(QUEUE_SQL)
                 .bind(queue)
+                .bind(id.to_string())
+                .execute($exec)
+                .await?
+                .rows_affected(),
+            CallWrite::RecordingStarted { id, path, at_ms } => sqlx::query(crate::recordings::INSERT_SQL)
+                .bind(id.to_string())
+                .bind(id.to_string())
+                .bind(path)
+                .bind(*at_ms)
+                .execute($exec)
+                .await?
+                .rows_affected(),
+            CallWrite::RecordingEnded { id, end } => sqlx::query(crate::recordings::FINISH_SQL)
+                .bind(end.ended_at_ms)
+                .bind(end.duration_ms)
+                .bind(end.bytes)
+                .bind(end.status)
                 .bind(id.to_string())
                 .execute($exec)
                 .await?
@@ -380,5 +411,6 @@ where
         queue: row.try_get("queue")?,
         rating: row.try_get("rating")?,
         fields,
+        recording: row.try_get("recording")?,
     })
 }

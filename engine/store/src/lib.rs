@@ -21,12 +21,14 @@ mod calls;
 mod customers;
 mod error;
 mod flows;
+mod recordings;
 
 pub use agents::{Agent, AgentSecret, MAX_AGENTS_PAGE};
 pub use calls::{CallFinal, CallQuery, CallRecord, CallWrite, MAX_LIST_LIMIT, NewCall};
 pub use customers::{Customer, MAX_PHONES, normalize_phone};
 pub use error::StoreError;
 pub use flows::{FlowVersion, MAX_FLOW_SOURCE};
+pub use recordings::{MAX_RECORDINGS_PAGE, Recording, RecordingEnd};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -452,3 +452,67 @@ async fn postgres_agents() {
     agents(&store).await;
     drop_postgres(store, &name).await;
 }
+
+async fn recordings(store: &Store) {
+    let call = new_call(70);
+    store.insert_call(&call).await.unwrap();
+    let id = call.id.to_string();
+    assert!(store.insert_recording(&id, "2026-11-21/a.wav", 10).await.unwrap());
+    assert!(
+        !store.insert_recording(&id, "2026-11-21/b.wav", 11).await.unwrap(),
+        "one recording per call"
+    );
+    assert!(
+        store.open_recordings("node-b").await.unwrap().is_empty(),
+        "another node's"
+    );
+    let open = store.open_recordings("node-a").await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].status, "recording");
+    assert_eq!(open[0].path, "2026-11-21/a.wav");
+    let end = hotline_store::RecordingEnd {
+        ended_at_ms: 5010,
+        duration_ms: 5000,
+        bytes: 160_000,
+        status: "complete",
+    };
+    assert!(store.finish_recording(&id, &end).await.unwrap());
+    assert!(!store.finish_recording(&id, &end).await.unwrap(), "closed once");
+    assert!(store.open_recordings("node-a").await.unwrap().is_empty());
+    let r = store.get_recording(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (r.duration_ms, r.bytes, r.status.as_str()),
+        (Some(5000), Some(160_000), "complete")
+    );
+    assert_eq!(
+        store.list_recordings(Some(&id), 10).await.unwrap(),
+        vec![r.clone()]
+    );
+    assert!(store.list_recordings(Some("other"), 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.list_recordings(None, 0).await.unwrap().len(),
+        1,
+        "limit 0 means 1"
+    );
+    assert_eq!(
+        store.get_call(&id).await.unwrap().unwrap().recording.as_deref(),
+        Some(id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn sqlite_recordings() {
+    let (store, dir) = sqlite_store().await;
+    recordings(&store).await;
+    store.close().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn postgres_recordings() {
+    let Some((store, name)) = postgres_store().await else {
+        return;
+    };
+    recordings(&store).await;
+    drop_postgres(store, &name).await;
+}

@@ -216,6 +216,16 @@ pub enum MediaCommand {
     Bridge,
     /// Leaves the bridge: back to silence and prompts.
     Unbridge,
+    /// Starts recording the leg as a stereo WAV at `path` (created; never overwritten): left is what the
+    /// leg receives, right is what it sends. One recording per leg; a second start is ignored.
+    /// The end is reported as [`MediaEvent::RecordingEnded`] with this `id`.
+    StartRecording { id: String, path: String },
+    /// Mutes the recording from now on (verification digits are about to be keyed).
+    PauseRecording,
+    /// Records again (audio from a moment after now, so a tone's tail is not kept).
+    ResumeRecording,
+    /// Closes the recording (also done by [`MediaCommand::Close`]).
+    StopRecording,
 }
 
 /// Media crossing a bridge from one leg to the other, as received (payload only; the sending leg writes
@@ -226,6 +236,10 @@ pub struct BridgedPacket {
     pub payload: Vec<u8>,
     /// The start of a talkspurt (or of a new event).
     pub marker: bool,
+    /// The RTP timestamp and SSRC it arrived with: the sending leg keeps the spacing of the source's
+    /// timestamps, so the far end's jitter buffer sees when the audio was sampled, not when it crossed.
+    pub timestamp: u32,
+    pub ssrc: u32,
 }
 
 /// What a [`BridgedPacket`] carries.
@@ -260,6 +274,14 @@ pub enum MediaEvent {
     SilenceTimeout,
     Closed {
         stats: LegStats,
+    },
+    /// A recording was closed (stopped, leg closed, or failed: then `error` says why and the file holds
+    /// what was written before).
+    RecordingEnded {
+        id: String,
+        duration_ms: u64,
+        bytes: u64,
+        error: Option<String>,
     },
 }
 

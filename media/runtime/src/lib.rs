@@ -49,7 +49,9 @@
 mod error;
 mod leg;
 mod ports;
+pub mod recorder;
 mod shell;
+pub mod wavfile;
 
 pub use error::RuntimeError;
 pub use leg::{LegConfig, LegCore, MAX_BURST, Transmit};

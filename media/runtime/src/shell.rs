@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use crate::error::RuntimeError;
 use crate::leg::{LegCore, Transmit};
 use crate::ports::LegSockets;
+use crate::wavfile::WavRecording;
 
 /// Commands queued per leg before [`LegHandle::command`] reports `CommandQueueFull`.
 pub const COMMAND_QUEUE: usize = 32;
@@ -132,8 +133,11 @@ async fn run_leg(
     };
     let mut rtp_buf = vec![0u8; RECV_BUFFER];
     let mut rtcp_buf = vec![0u8; RECV_BUFFER];
+    let mut recording: Option<Recording> = None;
     loop {
-        if !drain(&mut core, &sockets, &events, key, peer.as_ref()).await || core.is_closed() {
+        let alive = drain(&mut core, &sockets, &events, key, peer.as_ref()).await;
+        write_recording(&mut core, &mut recording, &events, key).await;
+        if !alive || core.is_closed() {
             break;
         }
         let deadline = core.poll_timeout().map(Instant::from_std);
@@ -153,12 +157,32 @@ async fn run_leg(
                 Err(e) => tracing::debug!(error = %e, "RTCP socket receive error"),
             },
             msg = commands.recv() => match msg.unwrap_or(LegMsg::Command(MediaCommand::Close)) {
+                LegMsg::Command(MediaCommand::StartRecording { id, path }) => {
+                    if recording.is_none() && !core.is_recording() {
+                        match Recording::open(id.clone(), &path) {
+                            Ok(r) => {
+                                recording = Some(r);
+                                core.handle_command(Instant::now().into_std(), MediaCommand::StartRecording { id, path });
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, %path, "cannot start a recording");
+                                let ended = MediaEvent::RecordingEnded { id, duration_ms: 0, bytes: 0, error: Some(e.to_string()) };
+                                let _ = events.send((key, ended)).await;
+                            }
+                        }
+                    }
+                }
                 LegMsg::Command(cmd) => core.handle_command(Instant::now().into_std(), cmd),
                 LegMsg::Peer(p) => peer = p,
             },
             Some(packet) = bridged.recv() => core.handle_bridged(Instant::now().into_std(), packet),
             () = sleep_until_deadline(deadline) => core.handle_timeout(Instant::now().into_std()),
         }
+    }
+    // A leg that stops without `Close` (its signalling is gone) still closes its recording.
+    if recording.is_some() {
+        core.handle_command(Instant::now().into_std(), MediaCommand::StopRecording);
+        write_recording(&mut core, &mut recording, &events, key).await;
     }
     // Free the ports before the command receiver goes, so `LegHandle::closed` implies free ports.
     drop(sockets);
@@ -187,6 +211,67 @@ async fn sleep_until_deadline(deadline: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
+}
+
+/// A recording file being written by a leg.
+struct Recording {
+    id: String,
+    file: WavRecording,
+}
+
+impl Recording {
+    fn open(id: String, path: &str) -> std::io::Result<Self> {
+        let path = std::path::Path::new(path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(Self {
+            id,
+            file: WavRecording::create(path, 2, 8000)?,
+        })
+    }
+}
+
+/// Writes what the core's recorder produced. When the recording has stopped (or a write failed), closes
+/// the file and reports [`MediaEvent::RecordingEnded`]. Writes go to the page cache (640 bytes per 20 ms,
+/// header synced every second), so they do not hold the leg's task up.
+async fn write_recording(
+    core: &mut LegCore,
+    recording: &mut Option<Recording>,
+    events: &mpsc::Sender<(u64, MediaEvent)>,
+    key: u64,
+) {
+    let Some(rec) = recording.as_mut() else { return };
+    let mut error = None;
+    while let Some(samples) = core.poll_recorded() {
+        if let Err(e) = rec.file.write_samples(&samples) {
+            error = Some(e.to_string());
+            break;
+        }
+    }
+    let stopped = !core.is_recording() || core.recording_finished();
+    if error.is_none() && !stopped {
+        return;
+    }
+    let Some(rec) = recording.take() else { return };
+    core.handle_command(Instant::now().into_std(), MediaCommand::StopRecording);
+    while core.poll_recorded().is_some() {}
+    core.finish_recording();
+    let duration_ms = u64::try_from(rec.file.duration().as_millis()).unwrap_or(u64::MAX);
+    let bytes = rec.file.data_bytes();
+    if let Err(e) = rec.file.finish() {
+        error.get_or_insert_with(|| e.to_string());
+    }
+    if let Some(e) = &error {
+        tracing::warn!(error = %e, recording = %rec.id, "recording ended with an error");
+    }
+    let ended = MediaEvent::RecordingEnded {
+        id: rec.id,
+        duration_ms,
+        bytes,
+        error,
+    };
+    let _ = events.send((key, ended)).await;
 }
 
 /// Sends what the core queued and forwards its events. `false` when the event receiver is gone.

@@ -87,6 +87,18 @@ pub(crate) async fn start(
         acd: acd.clone(),
         agents: agents.clone(),
         shard_count: n,
+        recording: config
+            .recordings_dir()
+            .map(|dir| crate::recordings::RecordingSettings {
+                dir,
+                from: config.recording.from,
+                unrecorded_queues: config
+                    .queues
+                    .iter()
+                    .filter(|q| !q.record)
+                    .map(|q| q.name.clone())
+                    .collect(),
+            }),
     });
 
     let mut inbound = Vec::with_capacity(n);

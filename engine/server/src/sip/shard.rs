@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::media_legs::MediaLegs;
 use super::transport::{Inbound, Wire};
+use crate::config::RecordFrom;
 use crate::metrics::Metrics;
 use crate::serve::unix_ms;
 use crate::store_writer::RecordSink;
@@ -51,6 +52,8 @@ pub(crate) struct ShardShared {
     pub(crate) acd: crate::acd::AcdHandle,
     pub(crate) agents: Arc<crate::agents::AgentDirectory>,
     pub(crate) shard_count: usize,
+    /// Call recording, when on.
+    pub(crate) recording: Option<crate::recordings::RecordingSettings>,
 }
 
 /// Media legs towards agents carry this bit in their event key; their events are not the caller's.
@@ -64,6 +67,10 @@ struct CallEntry {
     agent_leg: Option<super::media_legs::Leg>,
     /// Call-IDs of agent legs this call placed (requests from agents' phones are routed by them).
     agent_call_ids: Vec<String>,
+    /// The queue the call was handed to, if any.
+    queue: Option<String>,
+    /// A recording was started on the caller's leg.
+    recording: bool,
 }
 
 pub(crate) struct Shard {
@@ -227,6 +234,10 @@ impl Shard {
                 }
                 Some((key, ev)) = media_events.recv() => {
                     let now = Instant::now();
+                    if let MediaEvent::RecordingEnded { id, duration_ms, bytes, error } = ev {
+                        self.recording_ended(&id, duration_ms, bytes, error);
+                        continue;
+                    }
                     if key & AGENT_LEG != 0 {
                         // The agent leg's own reports (its statistics when closed) are not the caller's.
                         continue;
@@ -758,6 +769,8 @@ impl Shard {
                 leg: Some(leg),
                 agent_leg: None,
                 agent_call_ids: Vec::new(),
+                queue: None,
+                recording: false,
             },
         );
         self.by_call_id.insert(call_id, call_key);
@@ -801,7 +814,19 @@ impl Shard {
                         leg.command(cmd);
                     }
                 }
-                Output::Record(rec) => self.record(id, rec, now),
+                Output::Record(rec) => {
+                    match &rec {
+                        Record::Answered { .. } => self.maybe_record(call_key, RecordPoint::Answer),
+                        Record::Queue { queue } => {
+                            if let Some(c) = self.calls.get_mut(&call_key) {
+                                c.queue = Some(queue.clone());
+                            }
+                            self.maybe_record(call_key, RecordPoint::Queue);
+                        }
+                        _ => {}
+                    }
+                    self.record(id, rec, now);
+                }
                 Output::Io(request) => self.shared.io.start(call_key, request, self.io_results.clone()),
                 Output::AgentMedia(cmd) => {
                     if let Some(c) = self.calls.get_mut(&call_key) {
@@ -820,6 +845,7 @@ impl Shard {
                             a.bridge(b);
                         }
                     }
+                    self.maybe_record(call_key, RecordPoint::Bridge);
                 }
                 Output::Stateless {
                     message,
@@ -884,6 +910,67 @@ impl Shard {
         } else if let Some(t) = c.session.poll_timeout() {
             self.timers.push(Reverse((t, call_key)));
         }
+    }
+
+    /// Starts (or, entering a queue that is not recorded, stops) the caller leg's recording, as the
+    /// `recording:` settings and the queue's `record` say.
+    fn maybe_record(&mut self, call_key: u64, point: RecordPoint) {
+        let Some(settings) = self.shared.recording.as_ref() else {
+            return;
+        };
+        let Some(c) = self.calls.get_mut(&call_key) else {
+            return;
+        };
+        let queue_ok = c.queue.as_deref().is_none_or(|q| settings.records_queue(q));
+        let start = match (point, settings.from) {
+            (RecordPoint::Answer, RecordFrom::Answer) => true,
+            (RecordPoint::Bridge, RecordFrom::Bridge) => queue_ok,
+            (RecordPoint::Queue, _) => {
+                if c.recording && !queue_ok {
+                    if let Some(leg) = &c.leg {
+                        leg.command(media::MediaCommand::StopRecording);
+                    }
+                }
+                false
+            }
+            _ => false,
+        };
+        if !start || c.recording {
+            return;
+        }
+        let Some(leg) = &c.leg else { return };
+        let now = SystemTime::now();
+        let (rel, abs) = settings.path_for(&c.id, now);
+        c.recording = true;
+        self.shared.records.must(CallWrite::RecordingStarted {
+            id: c.id,
+            path: rel,
+            at_ms: unix_ms(now),
+        });
+        leg.command(media::MediaCommand::StartRecording {
+            id: c.id.to_string(),
+            path: abs.to_string_lossy().into_owned(),
+        });
+        tracing::info!(call = %c.id, "recording started");
+    }
+
+    fn recording_ended(&self, id: &str, duration_ms: u64, bytes: u64, error: Option<String>) {
+        let Ok(call) = id.parse::<model::CallId>() else {
+            return;
+        };
+        match &error {
+            None => tracing::info!(call = %call, duration_ms, "recording closed"),
+            Some(e) => tracing::warn!(call = %call, error = %e, "recording failed"),
+        }
+        self.shared.records.must(CallWrite::RecordingEnded {
+            id: call,
+            end: store::RecordingEnd {
+                ended_at_ms: unix_ms(SystemTime::now()),
+                duration_ms: i64::try_from(duration_ms).unwrap_or(i64::MAX),
+                bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+                status: if error.is_some() { "failed" } else { "complete" },
+            },
+        });
     }
 
     fn record(&self, id: model::CallId, rec: Record, now: Instant) {
@@ -971,4 +1058,12 @@ async fn sleep_until(deadline: Option<Instant>) {
         Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
         None => std::future::pending().await,
     }
+}
+
+/// Where in a call a recording may start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecordPoint {
+    Answer,
+    Queue,
+    Bridge,
 }

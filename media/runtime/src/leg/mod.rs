@@ -59,6 +59,7 @@ use rtp::{
 
 use self::playback::Playback;
 use self::timer::{Timer, TimerTable};
+use crate::recorder::{RecorderStats, StereoRecorder};
 
 /// The RTP clock rate of the G.711 codecs and of telephone-event/8000.
 const CLOCK_RATE: u32 = 8000;
@@ -174,6 +175,12 @@ pub struct LegCore {
     bridge_out: VecDeque<BridgedPacket>,
     /// The RTP timestamp of the telephone event being relayed over the bridge (one per event).
     bridge_event_ts: Option<Ts32>,
+    /// Bridged audio keeps its source's timestamp spacing: (source SSRC, offset to our timestamps).
+    bridge_ts_map: Option<(u32, u32)>,
+    /// The recording of this leg, while one runs (the shell writes its samples to the file).
+    recorder: Option<StereoRecorder>,
+    /// The last recording's counters, once it has finished.
+    recorded: Option<RecorderStats>,
 }
 
 impl LegCore {
@@ -212,6 +219,9 @@ impl LegCore {
             bridged: false,
             bridge_out: VecDeque::new(),
             bridge_event_ts: None,
+            bridge_ts_map: None,
+            recorder: None,
+            recorded: None,
         }
     }
 
@@ -253,11 +263,87 @@ impl LegCore {
             MediaCommand::Play { play_id, prompts } => self.play(play_id, prompts),
             MediaCommand::StopPlay => self.stop_play(),
             MediaCommand::Close => self.close(now),
-            MediaCommand::Bridge => self.bridged = true,
+            MediaCommand::Bridge => {
+                self.bridged = true;
+                self.bridge_ts_map = None;
+            }
             MediaCommand::Unbridge => {
                 self.bridged = false;
                 self.bridge_out.clear();
+                self.bridge_ts_map = None;
             }
+            MediaCommand::StartRecording { .. } => self.start_recording(now),
+            MediaCommand::PauseRecording => {
+                if let Some(r) = self.recorder.as_mut() {
+                    r.pause(now);
+                }
+            }
+            MediaCommand::ResumeRecording => {
+                if let Some(r) = self.recorder.as_mut() {
+                    r.resume(now);
+                }
+            }
+            MediaCommand::StopRecording => self.stop_recording(now),
+        }
+    }
+
+    /// Whether a recorder exists (running, or stopped with its tail not yet taken).
+    pub fn is_recording(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    /// Whether the recorder has stopped (its remaining samples are the last).
+    pub fn recording_finished(&self) -> bool {
+        self.recorder.as_ref().is_some_and(|r| r.poll_timeout().is_none())
+    }
+
+    /// Stereo samples the recording produced since the last call (interleaved: received left, sent
+    /// right), for the shell to write; `None` when there are none.
+    pub fn poll_recorded(&mut self) -> Option<Vec<i16>> {
+        let samples = self.recorder.as_mut().map(StereoRecorder::take_samples)?;
+        if samples.is_empty() { None } else { Some(samples) }
+    }
+
+    /// The counters of the recording that finished last (its tail has been handed out by
+    /// [`Self::poll_recorded`] before it finished).
+    pub fn take_recording_stats(&mut self) -> Option<RecorderStats> {
+        self.recorded.take()
+    }
+
+    /// The recorder's own ticks are aligned on the ptime clock, so a leg wakes once per frame.
+    fn start_recording(&mut self, now: Instant) {
+        if self.recorder.is_some() {
+            return;
+        }
+        let (codec, pt, dtmf) = self.remote.as_ref().map_or((Codec::Pcmu, 0, None), |r| {
+            (r.codec, r.payload_type, r.dtmf_payload_type)
+        });
+        let start = self
+            .timers
+            .get(Timer::Ptime)
+            .and_then(|t| t.checked_sub(StereoRecorder::FRAME))
+            .filter(|t| *t <= now)
+            .unwrap_or(now);
+        self.recorder = Some(StereoRecorder::new(start, codec, pt, dtmf));
+    }
+
+    /// Flushes the recording's buffered tail into its samples; the recorder stays until those are
+    /// taken ([`Self::finish_recording`]).
+    fn stop_recording(&mut self, now: Instant) {
+        if let Some(r) = self.recorder.as_mut() {
+            r.finish(now);
+        }
+    }
+
+    /// After [`MediaCommand::StopRecording`] (or `Close`) and the last [`Self::poll_recorded`]: drops
+    /// the recorder and keeps its counters. Returns whether there was one.
+    pub fn finish_recording(&mut self) -> bool {
+        match self.recorder.take() {
+            Some(r) => {
+                self.recorded = Some(r.stats());
+                true
+            }
+            None => false,
         }
     }
 
@@ -285,6 +371,9 @@ impl LegCore {
             self.events.push_back(MediaEvent::RtpTimeout);
         }
         self.run_clock(now);
+        if let Some(r) = self.recorder.as_mut() {
+            r.handle_timeout(now);
+        }
         if let Some(at) = self.timers.get(Timer::Rtcp).filter(|at| *at <= now) {
             self.send_rtcp(now, false);
             let next = at + self.config.rtcp_interval;
@@ -318,14 +407,16 @@ impl LegCore {
         let Some(remote) = self.remote.clone() else { return };
         let (pt, payload, ts) = match packet.kind {
             BridgedKind::Audio(codec) if codec == remote.codec => {
-                (remote.payload_type, packet.payload, self.rtp_ts_at(now))
+                let ts = self.bridged_ts(now, &packet);
+                (remote.payload_type, packet.payload, ts)
             }
             BridgedKind::Audio(codec) => {
                 let mut pcm = Vec::with_capacity(packet.payload.len());
                 codec::decode(codec, &packet.payload, &mut pcm);
                 let mut out = Vec::with_capacity(pcm.len());
                 codec::encode(remote.codec, &pcm, &mut out);
-                (remote.payload_type, out, self.rtp_ts_at(now))
+                let ts = self.bridged_ts(now, &packet);
+                (remote.payload_type, out, ts)
             }
             BridgedKind::Event => {
                 let Some(pt) = remote.dtmf_payload_type else {
@@ -343,6 +434,9 @@ impl LegCore {
         };
         let mut rtp = RtpPacket::new(Pt(pt), self.seq, ts, Ssrc(self.config.ssrc), &payload);
         rtp.marker = packet.marker || self.marker_pending;
+        if let Some(r) = self.recorder.as_mut() {
+            r.push_right(now, &rtp);
+        }
         if let Ok(contents) = rtp.to_vec() {
             self.transmits.push_back(Transmit {
                 destination: remote.addr,
@@ -356,6 +450,22 @@ impl LegCore {
         }
     }
 
+    /// Our timestamp for bridged audio: the source's, shifted by an offset fixed at the first packet of
+    /// each source SSRC (and after our own packets interrupted the stream), so the spacing the far end
+    /// sees is the sampling, not the network's jitter.
+    fn bridged_ts(&mut self, now: Instant, packet: &BridgedPacket) -> Ts32 {
+        let offset = match self.bridge_ts_map {
+            Some((ssrc, offset)) if ssrc == packet.ssrc => offset,
+            _ => {
+                let offset = self.rtp_ts_at(now).0.wrapping_sub(packet.timestamp);
+                self.bridge_ts_map = Some((packet.ssrc, offset));
+                self.marker_pending = true;
+                offset
+            }
+        };
+        Ts32(packet.timestamp.wrapping_add(offset))
+    }
+
     fn bridge_forward(&mut self, kind: BridgedKind, packet: &RtpPacket<'_>) {
         if self.bridged {
             if self.bridge_out.len() >= MAX_BRIDGE_QUEUE {
@@ -365,6 +475,8 @@ impl LegCore {
                 kind,
                 payload: packet.payload.to_vec(),
                 marker: packet.marker,
+                timestamp: packet.timestamp.0,
+                ssrc: packet.ssrc.0,
             });
         }
     }
@@ -378,7 +490,11 @@ impl LegCore {
         if self.closed {
             return None;
         }
-        self.timers.next().map(|(at, _)| at)
+        let recorder = self.recorder.as_ref().and_then(StereoRecorder::poll_timeout);
+        match (self.timers.next().map(|(at, _)| at), recorder) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     // ---- commands ------------------------------------------------------------------------
@@ -460,6 +576,7 @@ impl LegCore {
 
     fn close(&mut self, now: Instant) {
         self.stop_play();
+        self.stop_recording(now);
         if self.remote.is_some() && !self.config.rtcp_interval.is_zero() {
             self.send_rtcp(now, true);
         }
@@ -558,6 +675,13 @@ impl LegCore {
                     &payload,
                 );
                 packet.marker = self.marker_pending;
+                if let Some(r) = self.recorder.as_mut() {
+                    r.push_right(at, &packet);
+                }
+                if self.bridged {
+                    // Our prompt interrupts the bridged stream: re-anchor its timestamps afterwards.
+                    self.bridge_ts_map = None;
+                }
                 match packet.to_vec() {
                     Ok(contents) => {
                         self.transmits.push_back(Transmit {
@@ -737,6 +861,9 @@ impl LegCore {
 
     fn handle_audio(&mut self, now: Instant, packet: &RtpPacket<'_>, codec: Codec) {
         self.bridge_forward(BridgedKind::Audio(codec), packet);
+        if let Some(r) = self.recorder.as_mut() {
+            r.push_left(now, packet);
+        }
         if self.rx.as_ref().is_none_or(|s| s.ssrc() != packet.ssrc) {
             if let Some(old) = self.rx.take() {
                 self.stats.ssrc_changes += 1;

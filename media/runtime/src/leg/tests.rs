@@ -948,3 +948,117 @@ fn nothing_crosses_an_unbridged_leg() {
     );
     assert!(a.core.poll_bridged().is_none());
 }
+
+#[test]
+fn bridged_audio_keeps_the_sources_timestamp_spacing_whatever_the_arrival_jitter() {
+    let (mut a, mut b) = bridged_pair(Codec::Pcmu, Codec::Pcmu);
+    // Packets sampled 20 ms apart arrive 0, 35, 41, 60, 95 ms after the first: jitter, not sampling.
+    let arrivals = [0u64, 35, 41, 60, 95];
+    for (i, at) in arrivals.iter().enumerate() {
+        a.now = a.at(*at);
+        b.now = b.at(*at);
+        let i = u16::try_from(i).unwrap();
+        a.receive(
+            "192.0.2.10:40000",
+            &audio_packet(
+                0x1111,
+                100 + i,
+                9_000 + 160 * u32::from(i),
+                Codec::Pcmu,
+                &ramp(160),
+            ),
+        );
+        cross(&mut a, &mut b);
+    }
+    let ts: Vec<u32> = b.rtp.iter().map(|p| p.ts).collect();
+    assert_eq!(ts.len(), 5);
+    assert!(
+        ts.windows(2).all(|w| w[1].wrapping_sub(w[0]) == 160),
+        "the far end sees the sampling spacing: {ts:?}"
+    );
+    assert!(b.rtp[0].marker, "a new source starts with the marker bit");
+    // A new source (the agent's phone restarted its stream) is re-anchored on our clock.
+    b.now = b.at(400);
+    a.now = a.at(400);
+    a.receive(
+        "192.0.2.10:40000",
+        &audio_packet(0x3333, 7, 123, Codec::Pcmu, &ramp(160)),
+    );
+    cross(&mut a, &mut b);
+    let last = b.rtp.last().unwrap();
+    assert!(last.marker);
+    assert_eq!(
+        last.ts.wrapping_sub(ts[0]),
+        8 * 400,
+        "re-anchored at our clock's position"
+    );
+}
+
+#[test]
+fn a_recording_puts_what_the_leg_receives_left_and_what_it_sends_right() {
+    let prompt: Vec<i16> = (0..8000)
+        .map(|i| ((f64::from(i) * 2.0 * std::f64::consts::PI * 1000.0 / 8000.0).sin() * 8000.0) as i16)
+        .collect();
+    let mut h = Harness::new(config(), vec![("beep", prompt)]);
+    h.command(MediaCommand::Configure {
+        remote: remote(Codec::Pcmu),
+    });
+    h.command(MediaCommand::StartRecording {
+        id: "r1".into(),
+        path: "unused-by-the-core.wav".into(),
+    });
+    assert!(h.core.is_recording());
+    h.command(MediaCommand::Play {
+        play_id: 1,
+        prompts: vec!["beep".into()],
+    });
+    // The peer sends a 440 Hz tone for one second while the prompt (1000 Hz) plays.
+    let tone: Vec<i16> = (0..8000)
+        .map(|i| ((f64::from(i) * 2.0 * std::f64::consts::PI * 440.0 / 8000.0).sin() * 8000.0) as i16)
+        .collect();
+    let mut samples = Vec::new();
+    for (i, frame) in tone.chunks(160).enumerate() {
+        let i = u16::try_from(i).unwrap();
+        h.run_to(20 * u64::from(i));
+        h.receive(
+            "192.0.2.10:40000",
+            &audio_packet(0x1111, i, 160 * u32::from(i), Codec::Pcmu, frame),
+        );
+        while let Some(s) = h.core.poll_recorded() {
+            samples.extend(s);
+        }
+    }
+    h.run_to(1000);
+    h.command(MediaCommand::StopRecording);
+    while let Some(s) = h.core.poll_recorded() {
+        samples.extend(s);
+    }
+    assert!(h.core.recording_finished());
+    assert!(h.core.finish_recording());
+    let stats = h.core.take_recording_stats().unwrap();
+    let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
+    let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    assert_eq!(left.len(), right.len());
+    assert_eq!(u64::try_from(left.len() / 160).unwrap(), stats.frames);
+    // The buffers wait a second: the audio is in the second half of the two seconds recorded.
+    let power = |v: &[i16], f: f64| {
+        let (mut s1, mut s2) = (0.0f64, 0.0f64);
+        let k = 2.0 * (2.0 * std::f64::consts::PI * f / 8000.0).cos();
+        for x in v {
+            let s0 = f64::from(*x) + k * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+        s1 * s1 + s2 * s2 - k * s1 * s2
+    };
+    let l = &left[left.len() / 2..];
+    let r = &right[right.len() / 2..];
+    assert!(
+        power(l, 440.0) > 100.0 * power(l, 1000.0),
+        "left is the peer's 440 Hz"
+    );
+    assert!(
+        power(r, 1000.0) > 100.0 * power(r, 440.0),
+        "right is our 1000 Hz prompt"
+    );
+}

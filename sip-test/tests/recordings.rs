@@ -1,0 +1,152 @@
+//! Call recordings on the wire: recorded from the engine's answer (`recording: {from: answer}`), the
+//! caller's verification digits keyed as in-band tones are muted while the menu key before them is kept;
+//! a crash (SIGKILL) mid-call leaves a file that the next start repairs and that plays.
+#![allow(clippy::unwrap_used)] // tests
+
+use std::time::Duration;
+
+use hotline_sip_test::baresip::dtmf_tone;
+use hotline_sip_test::engine::{Engine, Options, TOKEN};
+use hotline_sip_test::peer::{self, ACK, BYE, INVITE_PCMU, Peer};
+use hotline_sip_test::{audio, http, tools};
+
+const T: Duration = Duration::from_secs(10);
+
+fn demo_engine() -> Engine {
+    Engine::start(Options {
+        flows: Some(tools::workspace_root().join("ivr-flows")),
+        extra_config: "recording: {from: answer}\n".into(),
+        ..Default::default()
+    })
+}
+
+fn dialed(template: &str) -> String {
+    template.replace("sip:hotline@{target}", "sip:hotline-test@{target}")
+}
+
+/// Calls the demo's test line; returns the To tag and the engine's media address.
+fn call(caller: &mut Peer, call_id: &str) -> (String, std::net::SocketAddr) {
+    caller.send(&dialed(INVITE_PCMU), call_id);
+    let ok = caller.expect_response(200, "INVITE", T);
+    let to_tag = ok.headers.to().unwrap().tag().unwrap().to_owned();
+    caller.send(&dialed(ACK).replace("{to_tag}", &to_tag), call_id);
+    (to_tag, peer::sdp_addr(&ok.body))
+}
+
+fn download(engine: &Engine, id: &str) -> (Vec<i16>, Vec<i16>) {
+    let (status, head, wav) = http::get_bytes(
+        engine.http_port,
+        &format!("/api/v1/recordings/{id}/audio"),
+        Some(TOKEN),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{head}");
+    let (left, right, rate) = audio::stereo_wav(&wav);
+    assert_eq!(rate, 8000);
+    (left, right)
+}
+
+/// The strongest 20 ms window of `freq` in `samples` (tone ratio, 0.5 for a pure tone).
+fn peak(samples: &[i16], freq: f64) -> f64 {
+    samples
+        .chunks(160)
+        .map(|w| audio::tone_ratio(w, freq, 8000.0))
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn verification_digits_are_muted_in_a_recording_made_from_the_answer() {
+    let engine = demo_engine();
+    let mut caller = Peer::new(engine.sip_port);
+    let call_id = "rec-verify-1";
+    let (to_tag, media) = call(&mut caller, call_id);
+    // In-band keys: 2 (support) while the menu plays, then the customer number 1001#.
+    let quiet = |ms: usize| vec![0i16; 8 * ms];
+    let mut mic = [quiet(1000), dtmf_tone('2', 160), quiet(1500)].concat();
+    for d in "1001#".chars() {
+        mic.extend(dtmf_tone(d, 120));
+        mic.extend(quiet(150));
+    }
+    mic.extend(quiet(3000));
+    let secs = mic.len() as f64 / 8000.0;
+    let talk = caller.stream_samples(media, mic, Duration::from_secs_f64(secs));
+    assert!(
+        engine.wait_log("caller joined the queue", Duration::from_secs(20)),
+        "the caller did not reach the queue:\n{}",
+        engine.log_text()
+    );
+    talk.join().unwrap();
+    caller.send(
+        &dialed(BYE).replace("{to_tag}", &to_tag).replace("{n}", "2"),
+        call_id,
+    );
+    caller.expect_response(200, "BYE", T);
+
+    let calls = engine.ended_calls(1, call_id, T);
+    let c = &calls[0];
+    assert_eq!(c["verification"]["verified"], true, "{c:#}");
+    let id = c["recording"].as_str().expect("the call was recorded").to_owned();
+    assert!(
+        engine.wait_log("recording row closed", T),
+        "{}",
+        engine.log_text()
+    );
+    let (left, right) = download(&engine, &id);
+    // 2 is 697 + 1336 Hz; the digits 1, 0 and # need 1209, 941 and 1477 Hz, which nothing else sends.
+    let (two, one, zero) = (peak(&left, 1336.0), peak(&left, 1209.0), peak(&left, 941.0));
+    eprintln!(
+        "left channel peaks: 1336 Hz {two:.2}, 1209 Hz {one:.2}, 941 Hz {zero:.2}; {:.1} s",
+        left.len() as f64 / 8000.0
+    );
+    assert!(two > 0.15, "the menu key before verification is recorded");
+    assert!(
+        one < 0.05 && zero < 0.05,
+        "the customer number's tones must not be in the recording"
+    );
+    // The right channel carries what the caller heard: the prompts and then the hold music.
+    let loud = right
+        .chunks(160)
+        .filter(|w| w.iter().any(|s| s.unsigned_abs() > 2000))
+        .count();
+    assert!(
+        loud > 100,
+        "the prompts are on the right channel ({loud} loud frames)"
+    );
+}
+
+#[test]
+fn a_crash_leaves_a_recording_that_the_next_start_repairs_and_that_plays() {
+    let mut engine = demo_engine();
+    let mut caller = Peer::new(engine.sip_port);
+    let (_to_tag, media) = call(&mut caller, "rec-crash-1");
+    let tone = caller.stream_tone(media, 440.0, Duration::from_secs(5));
+    assert!(engine.wait_log("recording started", T), "{}", engine.log_text());
+    tone.join().unwrap();
+    // Five seconds of call; the header has been kept current every second. Then a crash.
+    engine.restart();
+    assert!(
+        engine.wait_log("recording left open by a previous run closed", T),
+        "{}",
+        engine.log_text()
+    );
+    let (status, text) = engine.api_get("/api/v1/recordings?limit=1");
+    assert_eq!(status, 200, "{text}");
+    let list: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let rec = &list[0];
+    assert_eq!(rec["status"], "repaired", "{rec:#}");
+    let id = rec["id"].as_str().unwrap();
+    let (left, _) = download(&engine, id);
+    let secs = left.len() as f64 / 8000.0;
+    eprintln!("repaired recording: {secs:.1} s, row {rec:#}");
+    assert!(
+        secs >= 2.0,
+        "at most about a second is lost to the crash ({secs:.1} s kept)"
+    );
+    assert_eq!(rec["duration_ms"].as_i64().unwrap(), (left.len() / 8) as i64);
+    assert!(
+        audio::tone_ratio(&left[8000..], 440.0, 8000.0) > 0.3,
+        "the caller's tone plays from the repaired file"
+    );
+    let (status, _) = engine.api_get(&format!("/api/v1/calls/{id}"));
+    assert_eq!(status, 200);
+}
