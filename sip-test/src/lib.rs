@@ -8,6 +8,7 @@
 //! - [`http`]: a minimal HTTP/1.1 GET client for the engine's API.
 //! - [`audio`]: checks on audio that arrived: Goertzel tone power, log-energy envelope similarity.
 //! - [`capture`]: tshark on loopback, for what SIPp received (packet sources, RTP payloads).
+//! - [`pg`]: a throw-away PostgreSQL database per engine, for running a test on both backends.
 //! - [`ports`]: fixed ports below 32768 (ephemeral ports start at 32768 here), handed out without clashes.
 #![allow(clippy::unwrap_used)] // test-support code: a failed expectation is a test failure
 #![allow(unreachable_pub)] // reason: the harness is a library of helpers for the tests in this package
@@ -20,6 +21,7 @@ pub mod engine;
 pub mod http;
 pub mod http_server;
 pub mod peer;
+pub mod pg;
 pub mod ports;
 pub mod relay;
 pub mod sipp;

@@ -36,8 +36,20 @@ fn decoded(payloads: &[Vec<u8>]) -> Vec<i16> {
 
 #[test]
 fn a_queued_caller_reaches_a_registered_idle_agent_and_audio_flows_both_ways() {
+    queued_call_reaches_an_agent(None);
+}
+
+#[test]
+fn the_same_on_postgresql() {
+    if let Some(db) = hotline_sip_test::pg::fresh_database() {
+        queued_call_reaches_an_agent(Some(db.url.clone()));
+    }
+}
+
+fn queued_call_reaches_an_agent(database: Option<String>) {
     let engine = Engine::start(Options {
         flows: Some(tools::workspace_root().join("ivr-flows")),
+        database,
         ..Default::default()
     });
     // The agent: created over REST, phone registered with digest auth, set idle.

@@ -12,10 +12,11 @@ use hotline_sip_test::{audio, http, tools};
 
 const T: Duration = Duration::from_secs(10);
 
-fn demo_engine() -> Engine {
+fn demo_engine(database: Option<String>) -> Engine {
     Engine::start(Options {
         flows: Some(tools::workspace_root().join("ivr-flows")),
         extra_config: "recording: {from: answer}\n".into(),
+        database,
         ..Default::default()
     })
 }
@@ -56,7 +57,7 @@ fn peak(samples: &[i16], freq: f64) -> f64 {
 
 #[test]
 fn verification_digits_are_muted_in_a_recording_made_from_the_answer() {
-    let engine = demo_engine();
+    let engine = demo_engine(None);
     let mut caller = Peer::new(engine.sip_port);
     let call_id = "rec-verify-1";
     let (to_tag, media) = call(&mut caller, call_id);
@@ -116,9 +117,20 @@ fn verification_digits_are_muted_in_a_recording_made_from_the_answer() {
 
 #[test]
 fn a_crash_leaves_a_recording_that_the_next_start_repairs_and_that_plays() {
-    let mut engine = demo_engine();
+    crash_and_repair(None);
+}
+
+#[test]
+fn a_crash_mid_recording_is_repaired_on_postgresql_too() {
+    if let Some(db) = hotline_sip_test::pg::fresh_database() {
+        crash_and_repair(Some(db.url.clone()));
+    }
+}
+
+fn crash_and_repair(database: Option<String>) {
+    let mut engine = demo_engine(database);
     let mut caller = Peer::new(engine.sip_port);
-    let (_to_tag, media) = call(&mut caller, "rec-crash-1");
+    let (_to_tag, media) = call(&mut caller, &format!("rec-crash-{}", engine.sip_port));
     let tone = caller.stream_tone(media, 440.0, Duration::from_secs(5));
     assert!(engine.wait_log("recording started", T), "{}", engine.log_text());
     tone.join().unwrap();
