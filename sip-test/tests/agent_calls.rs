@@ -220,3 +220,67 @@ fn wait_recording_closed(engine: &Engine, id: &str) -> serde_json::Value {
     assert_eq!(status, 200, "{text}");
     serde_json::from_str(&text).unwrap()
 }
+
+/// Support has no agent and a 2 s max wait overflowing into sales, where an agent (with the support skill
+/// the caller still needs) is idle: the caller is moved, rung through to that agent, and the record says
+/// sales.
+#[test]
+fn a_caller_overflows_into_another_queue_after_its_max_wait() {
+    let engine = Engine::start(Options {
+        flows: Some(tools::workspace_root().join("ivr-flows")),
+        extra_config: "queues: [{name: support, max_wait: 2s, overflow: sales}, {name: sales}]\n".into(),
+        ..Default::default()
+    });
+    let body = br#"{"id": "4003", "name": "Margaret", "password": "apollo-guidance", "queues": ["sales"], "skills": {"support": 2}}"#;
+    let (status, text) = http::post_json(engine.http_port, "/api/v1/agents", body, Some(TOKEN)).unwrap();
+    assert_eq!(status, 201, "{text}");
+    let mut phone = Peer::new(engine.sip_port);
+    agent::register(&mut phone, "4003", "apollo-guidance");
+    let (status, text) = http::put_json(
+        engine.http_port,
+        "/api/v1/agents/4003/status",
+        br#"{"status": "idle"}"#,
+        Some(TOKEN),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{text}");
+
+    let mut caller = Peer::new(engine.sip_port);
+    let call_id = "overflow-1";
+    let dialed = |t: &str| t.replace("sip:hotline@{target}", "sip:hotline-test@{target}");
+    caller.send(&dialed(INVITE_PCMU), call_id);
+    let ok = caller.expect_response(200, "INVITE", T);
+    let to_tag = ok.headers.to().unwrap().tag().unwrap().to_owned();
+    caller.send(&dialed(ACK).replace("{to_tag}", &to_tag), call_id);
+    for (n, digit) in "21001#".chars().enumerate() {
+        let info = INFO
+            .replace("{to_tag}", &to_tag)
+            .replace("{n}", &(n + 2).to_string())
+            .replace("{digit}", &digit.to_string());
+        caller.send(&info, call_id);
+        caller.expect_response(200, "INFO", T);
+    }
+    assert!(
+        engine.wait_log("caller moved to the overflow queue", Duration::from_secs(30)),
+        "{}",
+        engine.log_text()
+    );
+    let invite = phone.expect_request("INVITE", T);
+    assert_eq!(invite.headers.from().unwrap().uri.user(), Some("+15550001111"));
+    agent::answer(&phone, &invite);
+    phone.expect_request("ACK", T);
+    assert!(engine.wait_log("caller connected to an agent", T));
+    caller.send(
+        &dialed(peer::BYE).replace("{to_tag}", &to_tag).replace("{n}", "9"),
+        call_id,
+    );
+    caller.expect_response(200, "BYE", T);
+    let bye = phone.expect_request("BYE", T);
+    phone.reply_ok(&bye);
+    let calls = engine.ended_calls(1, call_id, T);
+    assert_eq!(calls[0]["queue"], "sales", "{:#}", calls[0]);
+    let (_, queues) = engine.api_get("/api/v1/queues");
+    let q: serde_json::Value = serde_json::from_str(&queues).unwrap();
+    assert_eq!(q["sales"]["answered"], 1, "{q:#}");
+    assert_eq!(q["support"]["answered"], 0, "{q:#}");
+}

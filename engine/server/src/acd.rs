@@ -56,6 +56,8 @@ pub(crate) enum ShardMsg {
     Withdraw { call_key: u64, offer: u64 },
     /// The queue gives the call back to the flow.
     Left { call_key: u64, reason: String },
+    /// The call overflowed into another queue (it keeps waiting there).
+    Moved { call_key: u64, queue: String },
 }
 
 /// Sends commands to the ACD task.
@@ -112,6 +114,11 @@ pub(crate) struct QueueSettings {
     /// Most callers waiting.
     #[serde(default)]
     pub(crate) max_len: Option<usize>,
+    /// Where a caller goes when `max_wait` passes or the queue is full: another queue (by name). Without it
+    /// the caller leaves the queue and the flow takes the `enqueue` node's `on_left` (reason `overflow`
+    /// or `timeout`), which is how a flow sends callers to a node of its own.
+    #[serde(default)]
+    pub(crate) overflow: Option<String>,
     /// Record calls answered from this queue (default on; see `recording:` for the folder).
     #[serde(default = "yes")]
     pub(crate) record: bool,
@@ -130,6 +137,7 @@ impl QueueSettings {
             wrap_up: None,
             max_wait: None,
             max_len: None,
+            overflow: None,
             record: true,
         }
     }
@@ -153,13 +161,23 @@ impl QueueSettings {
         if let Some(n) = self.max_len {
             q.max_len = n;
         }
+        q.overflow = self.overflow.clone().map(queue::Overflow::Queue);
         Ok(q)
     }
 }
 
+/// Most times one caller is moved on by overflow before it leaves instead (A → B → A … is allowed, but
+/// not forever).
+pub(crate) const MAX_OVERFLOW_HOPS: u8 = 4;
+
 struct Contact {
     shard: usize,
     call_key: u64,
+    /// What it joined with, to carry over into an overflow queue.
+    priority: u8,
+    skills: Vec<queue::Skill>,
+    reference: String,
+    hops: u8,
 }
 
 struct Service {
@@ -181,6 +199,13 @@ pub(crate) fn spawn(
 ) -> anyhow::Result<AcdHandle> {
     let mut acd = Acd::new(Default::default(), seed);
     for q in queues {
+        if let Some(target) = &q.overflow {
+            anyhow::ensure!(
+                target != &q.name && queues.iter().any(|other| &other.name == target),
+                "queue {}: overflow names {target:?}, which is not another configured queue",
+                q.name
+            );
+        }
         acd.add_queue(q.to_config().map_err(anyhow::Error::msg)?)
             .map_err(|e| anyhow::anyhow!("queue {}: {e}", q.name))?;
     }
@@ -250,18 +275,19 @@ impl Service {
                 skills,
                 reference,
             } => {
-                let mut c = NewContact::new(&queue, Channel::Call);
-                c.priority = priority.min(9);
-                c.skills = skills
-                    .into_iter()
-                    .map(|(name, level)| queue::Skill { name, level })
-                    .collect();
-                c.reference = reference;
-                match self.acd.enqueue(now, c) {
-                    Ok(contact) => {
-                        self.contacts.insert(contact, Contact { shard, call_key });
-                        self.by_call.insert(call_key, contact);
-                    }
+                let contact = Contact {
+                    shard,
+                    call_key,
+                    priority: priority.min(9),
+                    skills: skills
+                        .into_iter()
+                        .map(|(name, level)| queue::Skill { name, level })
+                        .collect(),
+                    reference,
+                    hops: 0,
+                };
+                match self.join(now, &queue, contact) {
+                    Ok(()) => {}
                     Err(e) => {
                         tracing::info!(%queue, error = %e, "caller not queued");
                         self.tell(
@@ -336,6 +362,43 @@ impl Service {
         }
     }
 
+    /// Enqueues a caller, following the queue's overflow when it is full (at most [`MAX_OVERFLOW_HOPS`]).
+    fn join(&mut self, now: Instant, queue: &str, mut contact: Contact) -> Result<(), queue::QueueError> {
+        let mut target = queue.to_owned();
+        loop {
+            let mut c = NewContact::new(&target, Channel::Call);
+            c.priority = contact.priority;
+            c.skills = contact.skills.clone();
+            c.reference = contact.reference.clone();
+            match self.acd.enqueue(now, c) {
+                Ok(id) => {
+                    if contact.hops > 0 {
+                        // An overflowed caller: the shard records where it waits now.
+                        self.tell(
+                            contact.shard,
+                            ShardMsg::Moved {
+                                call_key: contact.call_key,
+                                queue: target,
+                            },
+                        );
+                    }
+                    self.by_call.insert(contact.call_key, id);
+                    self.contacts.insert(id, contact);
+                    return Ok(());
+                }
+                Err(queue::QueueError::QueueFull {
+                    overflow: Some(queue::Overflow::Queue(next)),
+                    ..
+                }) if contact.hops < MAX_OVERFLOW_HOPS => {
+                    tracing::info!(from = %target, to = %next, "queue full: caller overflows");
+                    contact.hops += 1;
+                    target = next;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     fn drain(&mut self) {
         while let Some(ev) = self.acd.poll_event() {
             match ev {
@@ -392,6 +455,33 @@ impl Service {
                 QueueEvent::Left {
                     contact,
                     queue,
+                    reason: queue::LeaveReason::Overflow(queue::Overflow::Queue(target)),
+                    ..
+                } if self
+                    .contacts
+                    .get(&contact)
+                    .is_some_and(|c| c.hops < MAX_OVERFLOW_HOPS) =>
+                {
+                    if let Some(mut c) = self.contacts.remove(&contact) {
+                        self.by_call.remove(&c.call_key);
+                        c.hops += 1;
+                        tracing::info!(contact = contact.0, from = %queue, to = %target, "max wait: caller overflows");
+                        let (shard, call_key) = (c.shard, c.call_key);
+                        if let Err(e) = self.join(Instant::now(), &target, c) {
+                            tracing::info!(queue = %target, error = %e, "overflow queue refused the caller");
+                            self.tell(
+                                shard,
+                                ShardMsg::Left {
+                                    call_key,
+                                    reason: "overflow".into(),
+                                },
+                            );
+                        }
+                    }
+                }
+                QueueEvent::Left {
+                    contact,
+                    queue,
                     reason,
                     ..
                 } => {
@@ -442,5 +532,32 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_overflow_must_name_another_configured_queue() {
+        let mut support = QueueSettings::named("support");
+        support.overflow = Some("nowhere".into());
+        let err = spawn(
+            &[support.clone(), QueueSettings::named("sales")],
+            vec![],
+            vec![],
+            1,
+        )
+        .err()
+        .expect("an unknown overflow queue is refused");
+        assert!(err.to_string().contains("not another configured queue"), "{err}");
+        support.overflow = Some("support".into());
+        assert!(
+            spawn(&[support.clone()], vec![], vec![], 1).is_err(),
+            "not itself"
+        );
+        support.overflow = Some("sales".into());
+        assert!(spawn(&[support, QueueSettings::named("sales")], vec![], vec![], 1).is_ok());
     }
 }

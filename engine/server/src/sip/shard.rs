@@ -572,6 +572,16 @@ impl Shard {
                 }
                 self.drain_session(now, call_key);
             }
+            ShardMsg::Moved { call_key, queue } => {
+                let Some(c) = self.calls.get_mut(&call_key) else {
+                    return;
+                };
+                tracing::info!(call = %c.id, %queue, "caller moved to the overflow queue");
+                c.queue = Some(queue.clone());
+                let id = c.id;
+                self.shared.records.must(CallWrite::Queue { id, queue });
+                self.maybe_record(call_key, RecordPoint::Queue);
+            }
         }
     }
 
