@@ -108,3 +108,75 @@ pub fn answer(peer: &Peer, invite: &Request) -> Response {
 fn bytes_from(s: String) -> bytes::Bytes {
     bytes::Bytes::from(s)
 }
+
+/// SIP INFO carrying one digit, in a call set up by [`dial_test_line`].
+const TEST_LINE_INFO: &str = "INFO sip:hotline-test@{target} SIP/2.0
+Via: SIP/2.0/UDP {local};branch=z9hG4bK-{call_id}-info{n};rport
+From: \"Test\" <sip:+15550001111@127.0.0.1>;tag={tag}
+To: <sip:hotline-test@{target}>;tag={to_tag}
+Call-ID: {call_id}
+CSeq: {n} INFO
+Max-Forwards: 70
+Content-Type: application/dtmf-relay
+Content-Length: {len}
+
+Signal={digit}
+Duration=120";
+
+/// `template` (from [`crate::peer`]) addressed to the demo flow's test line.
+pub fn test_line(template: &str) -> String {
+    template.replace("sip:hotline@{target}", "sip:hotline-test@{target}")
+}
+
+/// Calls the demo's test line (always open) and ACKs the answer. Returns the To tag and the engine's
+/// media address.
+pub fn dial_test_line(caller: &mut Peer, call_id: &str) -> (String, std::net::SocketAddr) {
+    caller.send(&test_line(crate::peer::INVITE_PCMU), call_id);
+    let ok = caller.expect_response(200, "INVITE", Duration::from_secs(10));
+    let to_tag = ok.headers.to().unwrap().tag().unwrap().to_owned();
+    caller.send(&test_line(crate::peer::ACK).replace("{to_tag}", &to_tag), call_id);
+    (to_tag, crate::peer::sdp_addr(&ok.body))
+}
+
+/// Keys 2 (support) and the demo customer number 1001# by SIP INFO (CSeq 2–7): the demo flow verifies
+/// the caller and puts them in the support queue.
+pub fn key_into_support(caller: &mut Peer, call_id: &str, to_tag: &str) {
+    for (n, digit) in "21001#".chars().enumerate() {
+        let info = TEST_LINE_INFO
+            .replace("{to_tag}", to_tag)
+            .replace("{n}", &(n + 2).to_string())
+            .replace("{digit}", &digit.to_string());
+        caller.send(&info, call_id);
+        caller.expect_response(200, "INFO", Duration::from_secs(10));
+    }
+}
+
+/// The caller's BYE on the test line (CSeq 9).
+pub fn hang_up_test_line(caller: &mut Peer, call_id: &str, to_tag: &str) {
+    caller.send(
+        &test_line(crate::peer::BYE)
+            .replace("{to_tag}", to_tag)
+            .replace("{n}", "9"),
+        call_id,
+    );
+    caller.expect_response(200, "BYE", Duration::from_secs(10));
+}
+
+/// Creates an agent over REST (`body`: the JSON of `POST /api/v1/agents`).
+pub fn create(http_port: u16, body: &[u8]) {
+    let (status, text) =
+        crate::http::post_json(http_port, "/api/v1/agents", body, Some(crate::engine::TOKEN)).unwrap();
+    assert_eq!(status, 201, "{text}");
+}
+
+/// Sets an agent idle: from now on it is offered calls.
+pub fn set_idle(http_port: u16, id: &str) {
+    let (status, text) = crate::http::put_json(
+        http_port,
+        &format!("/api/v1/agents/{id}/status"),
+        br#"{"status": "idle"}"#,
+        Some(crate::engine::TOKEN),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{text}");
+}

@@ -7,24 +7,11 @@
 use std::time::Duration;
 
 use hotline_sip_test::engine::{Engine, Options, TOKEN};
-use hotline_sip_test::peer::{self, ACK, INVITE_PCMU, Peer};
+use hotline_sip_test::peer::{self, Peer};
 use hotline_sip_test::{agent, audio, http, tools};
 use sip_msg::HeaderName;
 
 const T: Duration = Duration::from_secs(10);
-
-const INFO: &str = "INFO sip:hotline-test@{target} SIP/2.0
-Via: SIP/2.0/UDP {local};branch=z9hG4bK-{call_id}-info{n};rport
-From: \"Test\" <sip:+15550001111@127.0.0.1>;tag={tag}
-To: <sip:hotline-test@{target}>;tag={to_tag}
-Call-ID: {call_id}
-CSeq: {n} INFO
-Max-Forwards: 70
-Content-Type: application/dtmf-relay
-Content-Length: {len}
-
-Signal={digit}
-Duration=120";
 
 fn decoded(payloads: &[Vec<u8>]) -> Vec<i16> {
     payloads
@@ -59,38 +46,14 @@ fn queued_call_reaches_an_agent(database: Option<String>) {
     assert_eq!(status, 201, "{text}");
     let mut phone = Peer::new(engine.sip_port);
     agent::register(&mut phone, "4001", "orbital-mechanics");
-    let (status, text) = http::put_json(
-        engine.http_port,
-        "/api/v1/agents/4001/status",
-        br#"{"status": "idle"}"#,
-        Some(TOKEN),
-    )
-    .unwrap();
-    assert_eq!(status, 200, "{text}");
+    agent::set_idle(engine.http_port, "4001");
 
     // The caller: the demo's test line, 2 for support, customer number 1001.
     let mut caller = Peer::new(engine.sip_port);
     let call_id = "queued-1";
-    caller.send(
-        &INVITE_PCMU.replace("sip:hotline@{target}", "sip:hotline-test@{target}"),
-        call_id,
-    );
-    let ok = caller.expect_response(200, "INVITE", T);
-    let to_tag = ok.headers.to().unwrap().tag().unwrap().to_owned();
-    caller.send(
-        &ACK.replace("sip:hotline@{target}", "sip:hotline-test@{target}")
-            .replace("{to_tag}", &to_tag),
-        call_id,
-    );
-    let caller_tone = caller.stream_tone(peer::sdp_addr(&ok.body), 440.0, Duration::from_secs(12));
-    for (n, digit) in "21001#".chars().enumerate() {
-        let info = INFO
-            .replace("{to_tag}", &to_tag)
-            .replace("{n}", &(n + 2).to_string())
-            .replace("{digit}", &digit.to_string());
-        caller.send(&info, call_id);
-        caller.expect_response(200, "INFO", T);
-    }
+    let (to_tag, media) = agent::dial_test_line(&mut caller, call_id);
+    let caller_tone = caller.stream_tone(media, 440.0, Duration::from_secs(12));
+    agent::key_into_support(&mut caller, call_id, &to_tag);
 
     // The agent's phone rings with the caller's number and the interaction id.
     let invite = phone.expect_request("INVITE", Duration::from_secs(30));
@@ -231,35 +194,18 @@ fn a_caller_overflows_into_another_queue_after_its_max_wait() {
         extra_config: "queues: [{name: support, max_wait: 2s, overflow: sales}, {name: sales}]\n".into(),
         ..Default::default()
     });
-    let body = br#"{"id": "4003", "name": "Margaret", "password": "apollo-guidance", "queues": ["sales"], "skills": {"support": 2}}"#;
-    let (status, text) = http::post_json(engine.http_port, "/api/v1/agents", body, Some(TOKEN)).unwrap();
-    assert_eq!(status, 201, "{text}");
+    agent::create(
+        engine.http_port,
+        br#"{"id": "4003", "name": "Margaret", "password": "apollo-guidance", "queues": ["sales"], "skills": {"support": 2}}"#,
+    );
     let mut phone = Peer::new(engine.sip_port);
     agent::register(&mut phone, "4003", "apollo-guidance");
-    let (status, text) = http::put_json(
-        engine.http_port,
-        "/api/v1/agents/4003/status",
-        br#"{"status": "idle"}"#,
-        Some(TOKEN),
-    )
-    .unwrap();
-    assert_eq!(status, 200, "{text}");
+    agent::set_idle(engine.http_port, "4003");
 
     let mut caller = Peer::new(engine.sip_port);
     let call_id = "overflow-1";
-    let dialed = |t: &str| t.replace("sip:hotline@{target}", "sip:hotline-test@{target}");
-    caller.send(&dialed(INVITE_PCMU), call_id);
-    let ok = caller.expect_response(200, "INVITE", T);
-    let to_tag = ok.headers.to().unwrap().tag().unwrap().to_owned();
-    caller.send(&dialed(ACK).replace("{to_tag}", &to_tag), call_id);
-    for (n, digit) in "21001#".chars().enumerate() {
-        let info = INFO
-            .replace("{to_tag}", &to_tag)
-            .replace("{n}", &(n + 2).to_string())
-            .replace("{digit}", &digit.to_string());
-        caller.send(&info, call_id);
-        caller.expect_response(200, "INFO", T);
-    }
+    let (to_tag, _) = agent::dial_test_line(&mut caller, call_id);
+    agent::key_into_support(&mut caller, call_id, &to_tag);
     assert!(
         engine.wait_log("caller moved to the overflow queue", Duration::from_secs(30)),
         "{}",
@@ -270,11 +216,7 @@ fn a_caller_overflows_into_another_queue_after_its_max_wait() {
     agent::answer(&phone, &invite);
     phone.expect_request("ACK", T);
     assert!(engine.wait_log("caller connected to an agent", T));
-    caller.send(
-        &dialed(peer::BYE).replace("{to_tag}", &to_tag).replace("{n}", "9"),
-        call_id,
-    );
-    caller.expect_response(200, "BYE", T);
+    agent::hang_up_test_line(&mut caller, call_id, &to_tag);
     let bye = phone.expect_request("BYE", T);
     phone.reply_ok(&bye);
     let calls = engine.ended_calls(1, call_id, T);

@@ -6,24 +6,11 @@
 use std::time::Duration;
 
 use hotline_sip_test::baresip::{self, AgentPhone, dtmf_tone};
-use hotline_sip_test::engine::{Engine, Options, TOKEN};
-use hotline_sip_test::peer::{self, ACK, INVITE_PCMU, Peer};
-use hotline_sip_test::{audio, http, tools};
+use hotline_sip_test::engine::{Engine, Options};
+use hotline_sip_test::peer::Peer;
+use hotline_sip_test::{agent, audio, tools};
 
 const T: Duration = Duration::from_secs(10);
-
-const INFO: &str = "INFO sip:hotline-test@{target} SIP/2.0
-Via: SIP/2.0/UDP {local};branch=z9hG4bK-{call_id}-info{n};rport
-From: \"Test\" <sip:+15550001111@127.0.0.1>;tag={tag}
-To: <sip:hotline-test@{target}>;tag={to_tag}
-Call-ID: {call_id}
-CSeq: {n} INFO
-Max-Forwards: 70
-Content-Type: application/dtmf-relay
-Content-Length: {len}
-
-Signal={digit}
-Duration=120";
 
 #[test]
 fn baresip_hears_the_prompt_and_its_inband_digits_are_recognised() {
@@ -81,9 +68,10 @@ fn a_registered_baresip_agent_answers_a_queued_caller_and_speech_crosses_both_wa
         extra_config: "sip_digest_algorithms: [MD5]\n".into(),
         ..Default::default()
     });
-    let body = br#"{"id": "4002", "name": "Grace", "password": "compiler-first", "queues": ["support"], "skills": {"support": 3}}"#;
-    let (status, text) = http::post_json(engine.http_port, "/api/v1/agents", body, Some(TOKEN)).unwrap();
-    assert_eq!(status, 201, "{text}");
+    agent::create(
+        engine.http_port,
+        br#"{"id": "4002", "name": "Grace", "password": "compiler-first", "queues": ["support"], "skills": {"support": 3}}"#,
+    );
 
     let prompts = tools::workspace_root().join("ivr-flows/prompts");
     let second = |s: usize| vec![0i16; 8000 * s];
@@ -99,32 +87,13 @@ fn a_registered_baresip_agent_answers_a_queued_caller_and_speech_crosses_both_wa
         "baresip did not register:\n{}",
         engine.log_text()
     );
-    let (status, text) = http::put_json(
-        engine.http_port,
-        "/api/v1/agents/4002/status",
-        br#"{"status": "idle"}"#,
-        Some(TOKEN),
-    )
-    .unwrap();
-    assert_eq!(status, 200, "{text}");
+    agent::set_idle(engine.http_port, "4002");
 
     // The caller: test line, 2 for support, customer 1001.
     let mut caller = Peer::new(engine.sip_port);
     let call_id = "baresip-agent-1";
-    let dialed = |t: &str| t.replace("sip:hotline@{target}", "sip:hotline-test@{target}");
-    caller.send(&dialed(INVITE_PCMU), call_id);
-    let ok = caller.expect_response(200, "INVITE", T);
-    let to_tag = ok.headers.to().unwrap().tag().unwrap().to_owned();
-    caller.send(&dialed(ACK).replace("{to_tag}", &to_tag), call_id);
-    let media = peer::sdp_addr(&ok.body);
-    for (n, digit) in "21001#".chars().enumerate() {
-        let info = INFO
-            .replace("{to_tag}", &to_tag)
-            .replace("{n}", &(n + 2).to_string())
-            .replace("{digit}", &digit.to_string());
-        caller.send(&info, call_id);
-        caller.expect_response(200, "INFO", T);
-    }
+    let (to_tag, media) = agent::dial_test_line(&mut caller, call_id);
+    agent::key_into_support(&mut caller, call_id, &to_tag);
     assert!(
         engine.wait_log("caller connected to an agent", Duration::from_secs(30)),
         "the agent was not connected:\n{}",
@@ -146,11 +115,7 @@ fn a_registered_baresip_agent_answers_a_queued_caller_and_speech_crosses_both_wa
     talk.join().unwrap();
 
     // The caller hangs up; the agent's phone is sent BYE and its recording closes.
-    caller.send(
-        &dialed(peer::BYE).replace("{to_tag}", &to_tag).replace("{n}", "9"),
-        call_id,
-    );
-    caller.expect_response(200, "BYE", T);
+    agent::hang_up_test_line(&mut caller, call_id, &to_tag);
     let calls = engine.ended_calls(1, call_id, T);
     assert_eq!(calls[0]["end_reason"], "caller_hangup", "{:#}", calls[0]);
     assert_eq!(calls[0]["queue"], "support");
