@@ -28,6 +28,11 @@ pub fn put_json(port: u16, path: &str, body: &[u8], token: Option<&str>) -> std:
 /// headers as text and the body bytes.
 pub fn get_bytes(port: u16, path: &str, token: Option<&str>) -> std::io::Result<(u16, String, Vec<u8>)> {
     let raw = exchange(port, "GET", path, b"", token, None)?;
+    Ok(split_response(&raw))
+}
+
+/// A raw response as (status, head, body bytes).
+fn split_response(raw: &[u8]) -> (u16, String, Vec<u8>) {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let body = raw.get(split + 4..).unwrap_or(&[]).to_vec();
@@ -36,7 +41,7 @@ pub fn get_bytes(port: u16, path: &str, token: Option<&str>) -> std::io::Result<
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    Ok((status, head, body))
+    (status, head, body)
 }
 
 fn exchange(
@@ -75,17 +80,12 @@ fn request(
     content_type: Option<&str>,
 ) -> std::io::Result<(u16, String)> {
     let raw = exchange(port, method, path, body, token, content_type)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
+    let (status, head, body) = split_response(&raw);
+    let body = String::from_utf8_lossy(&body).into_owned();
     let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        dechunk(body)
+        dechunk(&body)
     } else {
-        body.to_owned()
+        body
     };
     Ok((status, body))
 }

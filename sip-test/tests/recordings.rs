@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use hotline_sip_test::baresip::dtmf_tone;
 use hotline_sip_test::engine::{Engine, Options, TOKEN};
-use hotline_sip_test::peer::{self, ACK, BYE, INVITE_PCMU, Peer};
-use hotline_sip_test::{audio, http, tools};
+use hotline_sip_test::peer::Peer;
+use hotline_sip_test::{agent, audio, http, tools};
 
 const T: Duration = Duration::from_secs(10);
 
@@ -19,19 +19,6 @@ fn demo_engine(database: Option<String>) -> Engine {
         database,
         ..Default::default()
     })
-}
-
-fn dialed(template: &str) -> String {
-    template.replace("sip:hotline@{target}", "sip:hotline-test@{target}")
-}
-
-/// Calls the demo's test line; returns the To tag and the engine's media address.
-fn call(caller: &mut Peer, call_id: &str) -> (String, std::net::SocketAddr) {
-    caller.send(&dialed(INVITE_PCMU), call_id);
-    let ok = caller.expect_response(200, "INVITE", T);
-    let to_tag = ok.headers.to().unwrap().tag().unwrap().to_owned();
-    caller.send(&dialed(ACK).replace("{to_tag}", &to_tag), call_id);
-    (to_tag, peer::sdp_addr(&ok.body))
 }
 
 fn download(engine: &Engine, id: &str) -> (Vec<i16>, Vec<i16>) {
@@ -60,7 +47,7 @@ fn verification_digits_are_muted_in_a_recording_made_from_the_answer() {
     let engine = demo_engine(None);
     let mut caller = Peer::new(engine.sip_port);
     let call_id = "rec-verify-1";
-    let (to_tag, media) = call(&mut caller, call_id);
+    let (to_tag, media) = agent::dial_test_line(&mut caller, call_id);
     // In-band keys: 2 (support) while the menu plays, then the customer number 1001#.
     let quiet = |ms: usize| vec![0i16; 8 * ms];
     let mut mic = [quiet(1000), dtmf_tone('2', 160), quiet(1500)].concat();
@@ -77,11 +64,7 @@ fn verification_digits_are_muted_in_a_recording_made_from_the_answer() {
         engine.log_text()
     );
     talk.join().unwrap();
-    caller.send(
-        &dialed(BYE).replace("{to_tag}", &to_tag).replace("{n}", "2"),
-        call_id,
-    );
-    caller.expect_response(200, "BYE", T);
+    agent::hang_up_test_line(&mut caller, call_id, &to_tag);
 
     let calls = engine.ended_calls(1, call_id, T);
     let c = &calls[0];
@@ -130,7 +113,7 @@ fn a_crash_mid_recording_is_repaired_on_postgresql_too() {
 fn crash_and_repair(database: Option<String>) {
     let mut engine = demo_engine(database);
     let mut caller = Peer::new(engine.sip_port);
-    let (_to_tag, media) = call(&mut caller, &format!("rec-crash-{}", engine.sip_port));
+    let (_to_tag, media) = agent::dial_test_line(&mut caller, &format!("rec-crash-{}", engine.sip_port));
     let tone = caller.stream_tone(media, 440.0, Duration::from_secs(5));
     assert!(engine.wait_log("recording started", T), "{}", engine.log_text());
     tone.join().unwrap();

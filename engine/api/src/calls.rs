@@ -7,8 +7,6 @@ use store::{CallQuery, CallRecord, MAX_LIST_LIMIT};
 
 use crate::{ApiError, ApiState};
 
-const DEFAULT_LIMIT: u32 = 50;
-
 #[derive(Debug, Deserialize)]
 pub(crate) struct ListParams {
     limit: Option<String>,
@@ -104,18 +102,7 @@ pub(crate) async fn list(
     State(state): State<ApiState>,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ApiError> {
-    let limit = match params.limit.as_deref() {
-        None => DEFAULT_LIMIT,
-        Some(s) => match s.parse::<u32>() {
-            Ok(n) if (1..=MAX_LIST_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(ApiError::BadParam {
-                    param: "limit",
-                    reason: format!("must be an integer from 1 to {MAX_LIST_LIMIT}"),
-                });
-            }
-        },
-    };
+    let limit = crate::parse_limit(params.limit.as_deref(), MAX_LIST_LIMIT)?;
     if let Some(b) = &params.before {
         if b.parse::<model::CallId>().is_err() {
             return Err(ApiError::BadParam {

@@ -70,6 +70,23 @@ pub struct ApiState {
     pub recordings_dir: Option<std::path::PathBuf>,
 }
 
+/// Page size when a list request gives no `limit`.
+pub(crate) const DEFAULT_LIMIT: u32 = 50;
+
+/// The `limit` query parameter of a list: absent → [`DEFAULT_LIMIT`], else an integer from 1 to `max`.
+pub(crate) fn parse_limit(raw: Option<&str>, max: u32) -> Result<u32, ApiError> {
+    match raw {
+        None => Ok(DEFAULT_LIMIT.min(max)),
+        Some(s) => match s.parse::<u32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::BadParam {
+                param: "limit",
+                reason: format!("must be an integer from 1 to {max}"),
+            }),
+        },
+    }
+}
+
 /// Builds the router with every route and layer.
 pub fn router(state: ApiState) -> Router {
     let protected = Router::new()

@@ -10,7 +10,6 @@ use store::{MAX_RECORDINGS_PAGE, Recording};
 
 use crate::{ApiError, ApiState};
 
-const DEFAULT_LIMIT: u32 = 50;
 /// Bytes read from a recording file per chunk of the download.
 const CHUNK: usize = 64 * 1024;
 
@@ -55,18 +54,7 @@ pub(crate) async fn list(
     State(state): State<ApiState>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Vec<RecordingView>>, ApiError> {
-    let limit = match params.limit.as_deref() {
-        None => DEFAULT_LIMIT,
-        Some(s) => match s.parse::<u32>() {
-            Ok(n) if (1..=MAX_RECORDINGS_PAGE).contains(&n) => n,
-            _ => {
-                return Err(ApiError::BadParam {
-                    param: "limit",
-                    reason: format!("must be an integer from 1 to {MAX_RECORDINGS_PAGE}"),
-                });
-            }
-        },
-    };
+    let limit = crate::parse_limit(params.limit.as_deref(), MAX_RECORDINGS_PAGE)?;
     if let Some(c) = &params.call_id {
         if c.parse::<model::CallId>().is_err() {
             return Err(ApiError::BadParam {
