@@ -26,3 +26,4 @@ pub mod ports;
 pub mod relay;
 pub mod sipp;
 pub mod tools;
+pub mod ws;

@@ -215,7 +215,7 @@ fn a_caller_overflows_into_another_queue_after_its_max_wait() {
     assert_eq!(invite.headers.from().unwrap().uri.user(), Some("+15550001111"));
     agent::answer(&phone, &invite);
     phone.expect_request("ACK", T);
-    assert!(engine.wait_log("caller connected to an agent", T));
+    assert!(engine.wait_log("contact connected to an agent", T));
     agent::hang_up_test_line(&mut caller, call_id, &to_tag);
     let bye = phone.expect_request("BYE", T);
     phone.reply_ok(&bye);

@@ -95,7 +95,7 @@ fn a_registered_baresip_agent_answers_a_queued_caller_and_speech_crosses_both_wa
     let (to_tag, media) = agent::dial_test_line(&mut caller, call_id);
     agent::key_into_support(&mut caller, call_id, &to_tag);
     assert!(
-        engine.wait_log("caller connected to an agent", Duration::from_secs(30)),
+        engine.wait_log("contact connected to an agent", Duration::from_secs(30)),
         "the agent was not connected:\n{}",
         engine.log_text()
     );

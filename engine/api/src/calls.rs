@@ -38,6 +38,8 @@ pub(crate) struct CallView {
     media_stats: Option<serde_json::Value>,
     verification: Option<Verification>,
     queue: Option<String>,
+    /// The agent who answered the call from a queue.
+    agent: Option<String>,
     rating: Option<i64>,
     fields: std::collections::BTreeMap<String, String>,
     /// The recording's id (`/api/v1/recordings/{id}`), when the call was recorded.
@@ -91,6 +93,7 @@ impl From<CallRecord> for CallView {
                 customer_id: r.customer_id,
             }),
             queue: r.queue,
+            agent: r.agent,
             rating: r.rating,
             fields: r.fields,
             recording: r.recording,

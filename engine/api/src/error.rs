@@ -20,6 +20,10 @@ pub enum ApiError {
     Internal,
     #[error("{what} exists already")]
     Conflict { what: &'static str },
+    #[error("{0}")]
+    TooMany(&'static str),
+    #[error("{0}")]
+    Unavailable(&'static str),
 }
 
 impl ApiError {
@@ -31,6 +35,8 @@ impl ApiError {
             Self::Store(_) | Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             Self::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+            Self::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
     }
 }

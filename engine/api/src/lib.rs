@@ -15,6 +15,14 @@
 //! | GET | `/api/v1/recordings?call_id=ID&limit=N` | recordings, newest first |
 //! | GET | `/api/v1/recordings/{id}` | one recording |
 //! | GET | `/api/v1/recordings/{id}/audio` | the recording as a stereo WAV (caller left) |
+//! | POST | `/api/v1/chats` | open a chat (no API token; a customer's app calls it) |
+//! | GET | `/api/v1/chats/{id}/ws?token=T` | the customer's chat WebSocket |
+//! | GET | `/api/v1/chats/{id}` | a chat with its messages |
+//! | GET | `/api/v1/chats/{id}/messages?after=SEQ&limit=N` | a chat's messages |
+//! | GET | `/api/v1/timeline?number=N&customer_id=C` | one customer's calls and chats, newest first |
+//! | POST | `/api/v1/agent/login` | an agent's session token (agent id and password) |
+//! | POST | `/api/v1/agent/logout` | ends the session (bearer: the session token) |
+//! | GET | `/api/v1/agent/ws?token=T` | the agent's WebSocket: status, offers, chat messages |
 //! | GET | `/api/v1/flows` | active flows and files refused at the last load |
 //! | POST | `/api/v1/flows/reload` | re-read the flows folder; valid changed flows become active |
 //! | POST | `/api/v1/flows/validate?file=NAME` | validate a flow source (body, ≤ 256 KiB) without activating it |
@@ -25,6 +33,7 @@
 
 mod agents;
 mod calls;
+mod chats;
 mod error;
 mod flows;
 mod recordings;
@@ -40,6 +49,10 @@ use axum::routing::{get, post};
 
 pub use agents::{
     AgentControl, MAX_AGENT_ID, MAX_PASSWORD, MAX_SKILLS, MIN_PASSWORD, RegistrationView, StatusError,
+};
+pub use chats::{
+    AgentSession, BoxFuture, ChatControl, ChatError, MAX_CUSTOMER_FIELD, MAX_WS_MESSAGE, OpenChat,
+    OpenedChat, WsConn,
 };
 pub use error::ApiError;
 pub use flows::{DiagnosticView, FlowControl, FlowInfo, MAX_FLOW_BODY, RefusedFlow, ReloadReport};
@@ -68,6 +81,8 @@ pub struct ApiState {
     pub agents: Arc<dyn AgentControl>,
     /// Where recordings are written (`None`: recording is off, downloads answer 404).
     pub recordings_dir: Option<std::path::PathBuf>,
+    /// The chat service and agent sessions (`None`: chat routes answer 503).
+    pub chats: Option<Arc<dyn ChatControl>>,
 }
 
 /// Page size when a list request gives no `limit`.
@@ -99,6 +114,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/recordings", get(recordings::list))
         .route("/recordings/{id}", get(recordings::get_one))
         .route("/recordings/{id}/audio", get(recordings::audio))
+        .route("/chats/{id}", get(chats::get_one))
+        .route("/chats/{id}/messages", get(chats::messages))
+        .route("/timeline", get(chats::timeline))
         .route("/flows", get(flows::list))
         .route("/flows/reload", post(flows::reload))
         .route("/flows/validate", post(flows::validate))
@@ -106,6 +124,11 @@ pub fn router(state: ApiState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     let v1 = Router::new()
         .route("/openapi.json", get(openapi))
+        .route("/chats", post(chats::open))
+        .route("/chats/{id}/ws", get(chats::customer_ws))
+        .route("/agent/login", post(chats::login))
+        .route("/agent/logout", post(chats::logout))
+        .route("/agent/ws", get(chats::agent_ws))
         .merge(protected);
     Router::new()
         .route("/healthz", get(healthz))
@@ -190,6 +213,14 @@ mod tests {
             ("/api/v1/agents/{id}", "delete"),
             ("/api/v1/agents/{id}/status", "put"),
             ("/api/v1/queues", "get"),
+            ("/api/v1/chats", "post"),
+            ("/api/v1/chats/{id}", "get"),
+            ("/api/v1/chats/{id}/ws", "get"),
+            ("/api/v1/chats/{id}/messages", "get"),
+            ("/api/v1/timeline", "get"),
+            ("/api/v1/agent/login", "post"),
+            ("/api/v1/agent/logout", "post"),
+            ("/api/v1/agent/ws", "get"),
             ("/api/v1/flows", "get"),
             ("/api/v1/flows/reload", "post"),
             ("/api/v1/flows/validate", "post"),

@@ -117,6 +117,7 @@ async fn app_with_dir() -> (axum::Router, Store, std::path::PathBuf) {
         flows: Arc::new(FakeFlows),
         agents: Arc::new(FakeAgents::default()),
         recordings_dir: Some(dir.join("recordings")),
+        chats: None,
     };
     (router(state), store, dir.join("recordings"))
 }

@@ -43,6 +43,13 @@ impl fmt::Display for LegId {
 #[serde(transparent)]
 pub struct InteractionId(pub ulid::Ulid);
 
+impl InteractionId {
+    /// An id from a wall-clock time (ms since the Unix epoch) and randomness: ids sort by time.
+    pub fn from_parts(unix_ms: u64, random: u128) -> Self {
+        Self(ulid::Ulid::from_parts(unix_ms, random))
+    }
+}
+
 impl fmt::Display for InteractionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)

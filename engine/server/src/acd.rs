@@ -38,8 +38,36 @@ pub(crate) enum AcdCmd {
         reply: oneshot::Sender<Result<(), String>>,
     },
     Agents(Vec<store::Agent>),
+    /// Where chat contacts' events go (the chat hub registers itself once at start).
+    ChatHub(mpsc::Sender<crate::chats::ChatEvent>),
+    /// A chat joins a queue.
+    JoinChat {
+        chat: String,
+        queue: String,
+        priority: u8,
+        skills: BTreeMap<String, u8>,
+    },
+    /// An agent accepted a chat offer.
+    ChatAccept {
+        offer: u64,
+        agent: String,
+    },
+    /// An agent declined a chat offer (or cannot be reached for it).
+    ChatDecline {
+        offer: u64,
+    },
+    /// The chat ended: abandoned while waiting, or finished by either side after the agent took it.
+    ChatEnd {
+        chat: String,
+    },
     Stats {
         reply: oneshot::Sender<serde_json::Value>,
+    },
+    /// The outcome of an agent claim in the shared database (engines sharing one database).
+    Claimed {
+        offer: u64,
+        agent: String,
+        ok: bool,
     },
 }
 
@@ -166,13 +194,88 @@ impl QueueSettings {
     }
 }
 
+/// How long an agent claim lasts in the shared database; the holder renews it every third of that.
+pub(crate) const LEASE: Duration = Duration::from_secs(30);
+
+/// Agent claims for engines that share one database: before an offer rings, this engine claims the agent
+/// (`store::Store::claim_agent`); an agent another engine holds is declined here, and tried again after the
+/// queue's reject delay. The claim is released when the agent is back to waiting.
+pub(crate) struct Leases {
+    store: store::Store,
+    node_id: String,
+    /// Agents this engine holds.
+    held: std::collections::BTreeSet<String>,
+    /// Offers waiting for their claim: offer → agent and contact.
+    claiming: BTreeMap<u64, (String, ContactId)>,
+}
+
+impl Leases {
+    pub(crate) fn new(store: store::Store, node_id: &str) -> Self {
+        Self {
+            store,
+            node_id: node_id.to_owned(),
+            held: Default::default(),
+            claiming: BTreeMap::new(),
+        }
+    }
+
+    fn claim(&mut self, offer: u64, agent: String, contact: ContactId, reply: mpsc::Sender<AcdCmd>) {
+        self.claiming.insert(offer, (agent.clone(), contact));
+        let (store, node) = (self.store.clone(), self.node_id.clone());
+        tokio::spawn(async move {
+            let now = crate::serve::unix_ms(std::time::SystemTime::now());
+            let until = now + LEASE.as_millis() as i64;
+            let ok = match store.claim_agent(&agent, &node, now, until).await {
+                Ok(ok) => ok,
+                Err(e) => {
+                    tracing::warn!(%agent, error = %e, "cannot claim an agent in the database");
+                    false
+                }
+            };
+            let _ = reply.send(AcdCmd::Claimed { offer, agent, ok }).await;
+        });
+    }
+
+    fn release(&mut self, agent: &str) {
+        if !self.held.remove(agent) || self.claiming.values().any(|(a, _)| a == agent) {
+            return;
+        }
+        let (store, node, agent) = (self.store.clone(), self.node_id.clone(), agent.to_owned());
+        tokio::spawn(async move {
+            if let Err(e) = store.release_agent(&agent, &node).await {
+                tracing::warn!(%agent, error = %e, "cannot release an agent claim; it runs out by itself");
+            }
+        });
+    }
+
+    fn renew(&self) {
+        if self.held.is_empty() {
+            return;
+        }
+        let (store, node) = (self.store.clone(), self.node_id.clone());
+        tokio::spawn(async move {
+            let until = crate::serve::unix_ms(std::time::SystemTime::now()) + LEASE.as_millis() as i64;
+            if let Err(e) = store.renew_agent_leases(&node, until).await {
+                tracing::warn!(error = %e, "cannot renew agent claims");
+            }
+        });
+    }
+}
+
 /// Most times one caller is moved on by overflow before it leaves instead (A → B → A … is allowed, but
 /// not forever).
 pub(crate) const MAX_OVERFLOW_HOPS: u8 = 4;
 
+/// Who a waiting contact belongs to: a call on one of the shards, or a chat in the hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Owner {
+    Call { shard: usize, call_key: u64 },
+    Chat { chat: String },
+}
+
 struct Contact {
-    shard: usize,
-    call_key: u64,
+    owner: Owner,
+    channel: Channel,
     /// What it joined with, to carry over into an overflow queue.
     priority: u8,
     skills: Vec<queue::Skill>,
@@ -185,9 +288,14 @@ struct Service {
     shards: Vec<mpsc::Sender<ShardMsg>>,
     contacts: BTreeMap<ContactId, Contact>,
     by_call: BTreeMap<u64, ContactId>,
+    by_chat: BTreeMap<String, ContactId>,
     offers: BTreeMap<u64, OfferId>,
+    chat_hub: Option<mpsc::Sender<crate::chats::ChatEvent>>,
     known_agents: std::collections::BTreeSet<String>,
     queue_names: Vec<String>,
+    leases: Option<Leases>,
+    /// The ACD's own command queue (claims report back through it).
+    me: mpsc::Sender<AcdCmd>,
 }
 
 /// Starts the ACD task with its queues and agents.
@@ -196,6 +304,7 @@ pub(crate) fn spawn(
     agents: Vec<store::Agent>,
     shards: Vec<mpsc::Sender<ShardMsg>>,
     seed: u64,
+    leases: Option<Leases>,
 ) -> anyhow::Result<AcdHandle> {
     let mut acd = Acd::new(Default::default(), seed);
     for q in queues {
@@ -209,17 +318,21 @@ pub(crate) fn spawn(
         acd.add_queue(q.to_config().map_err(anyhow::Error::msg)?)
             .map_err(|e| anyhow::anyhow!("queue {}: {e}", q.name))?;
     }
+    let (tx, rx) = mpsc::channel(ACD_QUEUE);
     let mut service = Service {
         acd,
         shards,
         contacts: BTreeMap::new(),
         by_call: BTreeMap::new(),
+        by_chat: BTreeMap::new(),
         offers: BTreeMap::new(),
+        chat_hub: None,
         known_agents: Default::default(),
         queue_names: queues.iter().map(|q| q.name.clone()).collect(),
+        leases,
+        me: tx.clone(),
     };
     service.add_agents(agents);
-    let (tx, rx) = mpsc::channel(ACD_QUEUE);
     tokio::spawn(service.run(rx));
     Ok(AcdHandle { tx })
 }
@@ -252,6 +365,8 @@ impl Service {
     }
 
     async fn run(mut self, mut rx: mpsc::Receiver<AcdCmd>) {
+        let mut renew = tokio::time::interval(LEASE / 3);
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.acd.poll_timeout();
             tokio::select! {
@@ -260,6 +375,11 @@ impl Service {
                     None => return,
                 },
                 () = sleep_until(deadline) => self.acd.handle_timeout(Instant::now()),
+                _ = renew.tick(), if self.leases.is_some() => {
+                    if let Some(l) = &self.leases {
+                        l.renew();
+                    }
+                }
             }
             self.drain();
         }
@@ -276,8 +396,8 @@ impl Service {
                 reference,
             } => {
                 let contact = Contact {
-                    shard,
-                    call_key,
+                    owner: Owner::Call { shard, call_key },
+                    channel: Channel::Call,
                     priority: priority.min(9),
                     skills: skills
                         .into_iter()
@@ -335,6 +455,59 @@ impl Service {
                 let _ = reply.send(result);
             }
             AcdCmd::Agents(agents) => self.add_agents(agents),
+            AcdCmd::Claimed { offer, agent, ok } => self.claimed(now, offer, agent, ok),
+            AcdCmd::ChatHub(tx) => self.chat_hub = Some(tx),
+            AcdCmd::JoinChat {
+                chat,
+                queue,
+                priority,
+                skills,
+            } => {
+                let contact = Contact {
+                    owner: Owner::Chat { chat: chat.clone() },
+                    channel: Channel::Chat,
+                    priority: priority.min(9),
+                    skills: skills
+                        .into_iter()
+                        .map(|(name, level)| queue::Skill { name, level })
+                        .collect(),
+                    reference: chat.clone(),
+                    hops: 0,
+                };
+                if let Err(e) = self.join(now, &queue, contact) {
+                    tracing::info!(%queue, error = %e, "chat not queued");
+                    self.to_hub(crate::chats::ChatEvent::Left {
+                        chat,
+                        reason: "unavailable".into(),
+                    });
+                }
+            }
+            AcdCmd::ChatAccept { offer, agent } => {
+                let accepted = self
+                    .offers
+                    .get(&offer)
+                    .copied()
+                    .is_some_and(|id| self.acd.accept(now, id).is_ok());
+                // An accepted offer is over either way: the chat is connected, or it is gone.
+                self.offers.remove(&offer);
+                if !accepted {
+                    self.to_hub(crate::chats::ChatEvent::AcceptRefused { offer, agent });
+                }
+            }
+            AcdCmd::ChatDecline { offer } => {
+                if let Some(id) = self.offers.remove(&offer) {
+                    let _ = self.acd.decline(now, id);
+                }
+            }
+            AcdCmd::ChatEnd { chat } => {
+                if let Some(contact) = self.by_chat.remove(&chat) {
+                    self.contacts.remove(&contact);
+                    // Finish when an agent has it, abandon while it waits; the core refuses the other one.
+                    if self.acd.finish(now, contact).is_err() {
+                        let _ = self.acd.abandon(now, contact);
+                    }
+                }
+            }
             AcdCmd::Stats { reply } => {
                 let mut out = serde_json::Map::new();
                 for name in &self.queue_names {
@@ -366,23 +539,29 @@ impl Service {
     fn join(&mut self, now: Instant, queue: &str, mut contact: Contact) -> Result<(), queue::QueueError> {
         let mut target = queue.to_owned();
         loop {
-            let mut c = NewContact::new(&target, Channel::Call);
+            let mut c = NewContact::new(&target, contact.channel);
             c.priority = contact.priority;
             c.skills = contact.skills.clone();
             c.reference = contact.reference.clone();
             match self.acd.enqueue(now, c) {
                 Ok(id) => {
                     if contact.hops > 0 {
-                        // An overflowed caller: the shard records where it waits now.
-                        self.tell(
-                            contact.shard,
-                            ShardMsg::Moved {
-                                call_key: contact.call_key,
+                        // An overflowed contact: its owner records where it waits now.
+                        match &contact.owner {
+                            Owner::Call { shard, call_key } => self.tell(
+                                *shard,
+                                ShardMsg::Moved {
+                                    call_key: *call_key,
+                                    queue: target,
+                                },
+                            ),
+                            Owner::Chat { chat } => self.to_hub(crate::chats::ChatEvent::Moved {
+                                chat: chat.clone(),
                                 queue: target,
-                            },
-                        );
+                            }),
+                        }
                     }
-                    self.by_call.insert(contact.call_key, id);
+                    self.index(id, &contact.owner);
                     self.contacts.insert(id, contact);
                     return Ok(());
                 }
@@ -408,19 +587,16 @@ impl Service {
                     agent,
                     ..
                 } => {
-                    let Some(c) = self.contacts.get(&contact) else {
+                    if !self.contacts.contains_key(&contact) {
                         continue;
-                    };
+                    }
                     self.offers.insert(offer.0, offer);
-                    let (shard, call_key) = (c.shard, c.call_key);
-                    self.tell(
-                        shard,
-                        ShardMsg::Offer {
-                            call_key,
-                            offer: offer.0,
-                            agent: agent.0,
-                        },
-                    );
+                    let me = self.me.clone();
+                    match &mut self.leases {
+                        // Rings once the agent is claimed in the shared database.
+                        Some(leases) => leases.claim(offer.0, agent.0, contact, me),
+                        None => self.deliver(contact, offer.0, agent.0),
+                    }
                 }
                 QueueEvent::OfferEnded {
                     offer,
@@ -430,16 +606,20 @@ impl Service {
                 } => {
                     tracing::debug!(offer = offer.0, ?reason, "offer ended");
                     let answered = matches!(reason, queue::OfferEndReason::AnsweredElsewhere);
-                    if self.offers.remove(&offer.0).is_some() && !answered {
-                        if let Some(c) = self.contacts.get(&contact) {
-                            let (shard, call_key) = (c.shard, c.call_key);
-                            self.tell(
+                    if self.offers.remove(&offer.0).is_some() {
+                        match self.contacts.get(&contact).map(|c| c.owner.clone()) {
+                            // A call's session drops its other rings itself when one agent answers.
+                            Some(Owner::Call { shard, call_key }) if !answered => self.tell(
                                 shard,
                                 ShardMsg::Withdraw {
                                     call_key,
                                     offer: offer.0,
                                 },
-                            );
+                            ),
+                            Some(Owner::Chat { chat }) => {
+                                self.to_hub(crate::chats::ChatEvent::OfferEnded { chat, offer: offer.0 })
+                            }
+                            _ => {}
                         }
                     }
                 }
@@ -450,7 +630,14 @@ impl Service {
                     wait,
                     ..
                 } => {
-                    tracing::info!(contact = contact.0, agent = %agent.0, %queue, wait_ms = wait.as_millis() as u64, "caller connected to an agent");
+                    tracing::info!(contact = contact.0, agent = %agent.0, %queue, wait_ms = wait.as_millis() as u64, "contact connected to an agent");
+                    if let Some(Owner::Chat { chat }) = self.contacts.get(&contact).map(|c| c.owner.clone()) {
+                        self.to_hub(crate::chats::ChatEvent::Connected {
+                            chat,
+                            agent: agent.0,
+                            queue,
+                        });
+                    }
                 }
                 QueueEvent::Left {
                     contact,
@@ -463,19 +650,13 @@ impl Service {
                     .is_some_and(|c| c.hops < MAX_OVERFLOW_HOPS) =>
                 {
                     if let Some(mut c) = self.contacts.remove(&contact) {
-                        self.by_call.remove(&c.call_key);
+                        self.unindex(&c.owner);
                         c.hops += 1;
-                        tracing::info!(contact = contact.0, from = %queue, to = %target, "max wait: caller overflows");
-                        let (shard, call_key) = (c.shard, c.call_key);
+                        tracing::info!(contact = contact.0, from = %queue, to = %target, "max wait: contact overflows");
+                        let owner = c.owner.clone();
                         if let Err(e) = self.join(Instant::now(), &target, c) {
-                            tracing::info!(queue = %target, error = %e, "overflow queue refused the caller");
-                            self.tell(
-                                shard,
-                                ShardMsg::Left {
-                                    call_key,
-                                    reason: "overflow".into(),
-                                },
-                            );
+                            tracing::info!(queue = %target, error = %e, "overflow queue refused the contact");
+                            self.left(owner, "overflow".into());
                         }
                     }
                 }
@@ -486,16 +667,15 @@ impl Service {
                     ..
                 } => {
                     if let Some(c) = self.contacts.remove(&contact) {
-                        self.by_call.remove(&c.call_key);
-                        let reason = format!("{reason:?}").to_ascii_lowercase();
-                        tracing::info!(contact = contact.0, %queue, %reason, "caller left the queue");
-                        self.tell(
-                            c.shard,
-                            ShardMsg::Left {
-                                call_key: c.call_key,
-                                reason,
-                            },
-                        );
+                        self.unindex(&c.owner);
+                        let reason = match reason {
+                            queue::LeaveReason::Abandoned => "abandoned",
+                            queue::LeaveReason::Timeout => "timeout",
+                            queue::LeaveReason::Overflow(_) => "overflow",
+                        }
+                        .to_owned();
+                        tracing::info!(contact = contact.0, %queue, %reason, "contact left the queue");
+                        self.left(c.owner, reason);
                     }
                 }
                 QueueEvent::AgentStateChanged {
@@ -504,7 +684,18 @@ impl Service {
                     state,
                     reason,
                 } => {
+                    if state == queue::AgentState::Waiting {
+                        if let Some(l) = &mut self.leases {
+                            l.release(&agent.0);
+                        }
+                    }
                     tracing::info!(agent = %agent.0, ?status, ?state, ?reason, "agent state");
+                    self.to_hub(crate::chats::ChatEvent::AgentState {
+                        agent: agent.0,
+                        status: crate::chats::status_name(status),
+                        state: crate::chats::state_name(state),
+                        reason: format!("{reason:?}"),
+                    });
                 }
                 QueueEvent::Joined {
                     contact,
@@ -515,6 +706,94 @@ impl Service {
                     tracing::info!(contact = contact.0, %queue, priority, "caller joined the queue");
                 }
                 other => tracing::debug!(event = ?other, "queue"),
+            }
+        }
+    }
+
+    /// Rings the agent: tells the contact's owner (a call shard or the chat hub) about the offer.
+    fn deliver(&self, contact: ContactId, offer: u64, agent: String) {
+        match self.contacts.get(&contact).map(|c| c.owner.clone()) {
+            Some(Owner::Call { shard, call_key }) => self.tell(
+                shard,
+                ShardMsg::Offer {
+                    call_key,
+                    offer,
+                    agent,
+                },
+            ),
+            Some(Owner::Chat { chat }) => {
+                self.to_hub(crate::chats::ChatEvent::Offered { chat, offer, agent })
+            }
+            None => {}
+        }
+    }
+
+    /// An agent claim came back: ring the agent, or decline the offer when another engine holds them.
+    fn claimed(&mut self, now: Instant, offer: u64, agent: String, ok: bool) {
+        let Some(leases) = &mut self.leases else {
+            return;
+        };
+        let contact = leases.claiming.remove(&offer).map(|(_, c)| c);
+        if ok {
+            leases.held.insert(agent.clone());
+        }
+        let pending = self.offers.get(&offer).copied();
+        match (ok, pending, contact) {
+            (true, Some(_), Some(contact)) => self.deliver(contact, offer, agent),
+            (false, Some(id), _) => {
+                tracing::info!(%agent, offer, "agent is held by another engine: offer declined");
+                self.offers.remove(&offer);
+                let _ = self.acd.decline(now, id);
+            }
+            _ => {
+                // The offer ended while the claim was on its way.
+                let waiting = self
+                    .acd
+                    .agent(&AgentId(agent.clone()))
+                    .is_ok_and(|(_, state)| state == queue::AgentState::Waiting);
+                if waiting {
+                    if let Some(l) = &mut self.leases {
+                        l.release(&agent);
+                    }
+                }
+            }
+        }
+    }
+
+    fn index(&mut self, id: ContactId, owner: &Owner) {
+        match owner {
+            Owner::Call { call_key, .. } => {
+                self.by_call.insert(*call_key, id);
+            }
+            Owner::Chat { chat } => {
+                self.by_chat.insert(chat.clone(), id);
+            }
+        }
+    }
+
+    fn unindex(&mut self, owner: &Owner) {
+        match owner {
+            Owner::Call { call_key, .. } => {
+                self.by_call.remove(call_key);
+            }
+            Owner::Chat { chat } => {
+                self.by_chat.remove(chat);
+            }
+        }
+    }
+
+    /// Tells a contact's owner that it left its queue without an agent.
+    fn left(&self, owner: Owner, reason: String) {
+        match owner {
+            Owner::Call { shard, call_key } => self.tell(shard, ShardMsg::Left { call_key, reason }),
+            Owner::Chat { chat } => self.to_hub(crate::chats::ChatEvent::Left { chat, reason }),
+        }
+    }
+
+    fn to_hub(&self, ev: crate::chats::ChatEvent) {
+        if let Some(tx) = &self.chat_hub {
+            if tx.try_send(ev).is_err() {
+                tracing::warn!("the chat hub is not taking queue events");
             }
         }
     }
@@ -548,16 +827,17 @@ mod tests {
             vec![],
             vec![],
             1,
+            None,
         )
         .err()
         .expect("an unknown overflow queue is refused");
         assert!(err.to_string().contains("not another configured queue"), "{err}");
         support.overflow = Some("support".into());
         assert!(
-            spawn(&[support.clone()], vec![], vec![], 1).is_err(),
+            spawn(&[support.clone()], vec![], vec![], 1, None).is_err(),
             "not itself"
         );
         support.overflow = Some("sales".into());
-        assert!(spawn(&[support, QueueSettings::named("sales")], vec![], vec![], 1).is_ok());
+        assert!(spawn(&[support, QueueSettings::named("sales")], vec![], vec![], 1, None).is_ok());
     }
 }

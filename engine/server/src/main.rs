@@ -11,6 +11,7 @@
 
 mod acd;
 mod agents;
+mod chats;
 mod config;
 mod flows;
 mod io;

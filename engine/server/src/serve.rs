@@ -111,6 +111,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
 
+    // A restarted engine holds no agent: claims it left in a shared database are dropped.
+    store.release_node_leases(&config.node_id).await?;
+    let chats_closed = store
+        .recover_open_chats(&config.node_id, unix_ms(SystemTime::now()))
+        .await?;
+    if chats_closed > 0 {
+        tracing::warn!(
+            chats = chats_closed,
+            "closed chats left open by a previous run as interrupted"
+        );
+    }
+
     if let Some(dir) = config.recordings_dir() {
         crate::recordings::repair_open(&store, &config.node_id, &dir).await?;
     }
@@ -142,22 +154,37 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let http = tokio::net::TcpListener::bind(config.http_listen)
         .await
         .with_context(|| format!("cannot listen for HTTP on {}", config.http_listen))?;
+    let hub = crate::chats::spawn(
+        sip.acd.clone(),
+        store.clone(),
+        config.node_id.clone(),
+        config.queues.iter().map(|q| q.name.clone()),
+    );
+    let chats = crate::chats::ChatsApi {
+        hub,
+        agents: agents.clone(),
+        bans: std::sync::Mutex::new(sip_auth::BanList::new(sip_auth::BanConfig::default())),
+    };
     let state = api::ApiState {
         store: store.clone(),
         metrics: metrics.clone(),
         api_token: token.into(),
         flows: flows.clone(),
         agents: Arc::new(crate::agents::AgentsApi(agents, sip.acd.clone())),
+        chats: Some(Arc::new(chats)),
         recordings_dir: config.recordings_dir(),
     };
     let app = api::router(state);
     let (stop_http_tx, stop_http_rx) = tokio::sync::oneshot::channel::<()>();
     let http_task = tokio::spawn(async move {
-        axum::serve(http, app)
-            .with_graceful_shutdown(async {
-                let _ = stop_http_rx.await;
-            })
-            .await
+        axum::serve(
+            http,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stop_http_rx.await;
+        })
+        .await
     });
     tracing::info!(
         sip = %config.sip_listen,

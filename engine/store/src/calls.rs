@@ -67,6 +67,8 @@ pub struct CallRecord {
     pub fields: std::collections::BTreeMap<String, String>,
     /// The call's recording id, if it was recorded.
     pub recording: Option<String>,
+    /// The agent who took the call.
+    pub agent: Option<String>,
 }
 
 /// One write to the call records, as the engine produces them while calls run.
@@ -107,6 +109,11 @@ pub enum CallWrite {
         id: CallId,
         end: crate::RecordingEnd,
     },
+    /// The agent who took the call.
+    Agent {
+        id: CallId,
+        agent: String,
+    },
 }
 
 /// One page of the call list, newest first.
@@ -120,7 +127,7 @@ pub struct CallQuery {
 
 const COLUMNS: &str = "id, sip_call_id, from_uri, from_user, to_uri, to_user, source_addr, node_id, flow, \
     flow_version, started_at, answered_at, ended_at, end_reason, hangup_by, keypresses, trail, media_stats, \
-    verified, verify_method, verify_attempts, customer_id, queue, rating, fields, \
+    verified, verify_method, verify_attempts, customer_id, queue, rating, fields, agent, \
     (SELECT r.id FROM recordings r WHERE r.call_id = calls.id LIMIT 1) AS recording";
 
 fn encode_trail(trail: &[TrailItem]) -> String {
@@ -137,6 +144,7 @@ const FINAL_SQL: &str = "UPDATE calls SET ended_at = $1, end_reason = $2, hangup
 const VERIFICATION_SQL: &str = "UPDATE calls SET verified = $1, verify_method = $2, verify_attempts = $3, \
     customer_id = $4 WHERE id = $5";
 const QUEUE_SQL: &str = "UPDATE calls SET queue = $1 WHERE id = $2";
+const AGENT_SQL: &str = "UPDATE calls SET agent = $1 WHERE id = $2";
 
 /// A survey rating is a keypad answer from 1 to 5; anything else stays only in `fields`.
 fn rating_of(fields: &std::collections::BTreeMap<String, String>) -> Option<i64> {
@@ -229,6 +237,12 @@ macro_rules! run_write {
                 .bind(end.duration_ms)
                 .bind(end.bytes)
                 .bind(end.status)
+                .bind(id.to_string())
+                .execute($exec)
+                .await?
+                .rows_affected(),
+            CallWrite::Agent { id, agent } => sqlx::query(AGENT_SQL)
+                .bind(agent)
                 .bind(id.to_string())
                 .execute($exec)
                 .await?
@@ -412,5 +426,6 @@ where
         rating: row.try_get("rating")?,
         fields,
         recording: row.try_get("recording")?,
+        agent: row.try_get("agent")?,
     })
 }

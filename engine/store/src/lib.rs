@@ -2,7 +2,9 @@
 //! several nodes).
 //!
 //! A record is inserted when a call starts and finalized when it ends. A record still open at start-up belongs
-//! to a process that died: [`Store::recover_interrupted`] closes it with the end reason `interrupted`.
+//! to a process that died: [`Store::recover_interrupted`] closes it with the end reason `interrupted`. Chats
+//! are kept the same way ([`Store::recover_open_chats`] closes those of a dead process), with their
+//! messages; [`Store::customer_timeline`] lists one customer's calls and chats together.
 //!
 //! Both backends run the same SQL (parameters are written `$1, $2, …` in order, which SQLite accepts as well);
 //! each has its own migration folder under `migrations/`.
@@ -18,13 +20,19 @@
 
 mod agents;
 mod calls;
+mod chats;
 mod customers;
 mod error;
 mod flows;
+mod leases;
 mod recordings;
 
 pub use agents::{Agent, AgentSecret, MAX_AGENTS_PAGE};
 pub use calls::{CallFinal, CallQuery, CallRecord, CallWrite, MAX_LIST_LIMIT, NewCall};
+pub use chats::{
+    ChatMessage, ChatRecord, ChatWrite, MAX_CHAT_MESSAGES_PAGE, MAX_TIMELINE_PAGE, NewChat, TimelineItem,
+    TimelineQuery,
+};
 pub use customers::{Customer, MAX_PHONES, normalize_phone};
 pub use error::StoreError;
 pub use flows::{FlowVersion, MAX_FLOW_SOURCE};

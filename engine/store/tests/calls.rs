@@ -1,73 +1,12 @@
-//! Call records on both backends: SQLite in a temporary file, PostgreSQL in a throw-away database.
-//!
-//! PostgreSQL is reached at `HOTLINE_TEST_PG` (default `postgres://postgres@127.0.0.1:5432/test`). Under CI
-//! (`CI` set) an unreachable server fails the test; elsewhere the PostgreSQL half is skipped with a message.
+//! Call records on both backends: SQLite in a temporary file, PostgreSQL in a throw-away database (see
+//! `common` for where PostgreSQL is reached).
 #![allow(clippy::unwrap_used)] // tests
 
-use hotline_store::{CallFinal, CallQuery, CallWrite, Customer, FlowVersion, NewCall, Store, StoreError};
-use model::{CallId, EndReason, TrailItem};
+mod common;
 
-fn new_call(n: u64) -> NewCall {
-    NewCall {
-        id: CallId::from_parts(1_700_000_000_000 + n, u128::from(n)),
-        sip_call_id: format!("sip-{n}@test"),
-        from_uri: format!("sip:+4930{n}@caller.test"),
-        from_user: format!("+4930{n}"),
-        to_uri: "sip:hotline@engine.test".into(),
-        to_user: "hotline".into(),
-        source_addr: "127.0.0.1:5999".into(),
-        node_id: "node-a".into(),
-        flow: Some("hotline".into()),
-        flow_version: Some("abc123".into()),
-        started_at_ms: 1_700_000_000_000 + i64::try_from(n).unwrap(),
-    }
-}
-
-async fn sqlite_store() -> (Store, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!(
-        "hotline-store-{}-{}",
-        std::process::id(),
-        ulid::Ulid::new()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}/test.db", dir.display());
-    (Store::connect(&url).await.unwrap(), dir)
-}
-
-/// A fresh PostgreSQL database, or None (outside CI only) when the server cannot be reached.
-async fn postgres_store() -> Option<(Store, String)> {
-    let base =
-        std::env::var("HOTLINE_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let admin = match sqlx::PgPool::connect(&base).await {
-        Ok(p) => p,
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipping the PostgreSQL half: {base} unreachable ({e}); CI requires it");
-            return None;
-        }
-        Err(e) => panic!("PostgreSQL at {base} is required under CI: {e}"),
-    };
-    let name = format!("hotline_test_{}", ulid::Ulid::new().to_string().to_lowercase());
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let url = match base.rsplit_once('/') {
-        Some((prefix, _)) => format!("{prefix}/{name}"),
-        None => panic!("HOTLINE_TEST_PG must name a database"),
-    };
-    Some((Store::connect(&url).await.unwrap(), name))
-}
-
-async fn drop_postgres(store: Store, name: &str) {
-    store.close().await;
-    let base =
-        std::env::var("HOTLINE_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let admin = sqlx::PgPool::connect(&base).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await
-        .unwrap();
-}
+use common::{drop_postgres, new_call, postgres_store, sqlite_store};
+use hotline_store::{CallFinal, CallQuery, CallWrite, Customer, FlowVersion, Store, StoreError};
+use model::{EndReason, TrailItem};
 
 async fn lifecycle(store: &Store) {
     let call = new_call(1);
@@ -284,6 +223,10 @@ async fn identity_survey_and_queue(store: &Store) {
                 id: call.id,
                 queue: "support".into(),
             },
+            CallWrite::Agent {
+                id: call.id,
+                agent: "2001".into(),
+            },
             CallWrite::Final(CallFinal {
                 id: call.id,
                 ended_at_ms: call.started_at_ms + 10,
@@ -303,6 +246,7 @@ async fn identity_survey_and_queue(store: &Store) {
     assert_eq!(rec.verify_attempts, Some(2));
     assert_eq!(rec.customer_id.as_deref(), Some("C-1001"));
     assert_eq!(rec.queue.as_deref(), Some("support"));
+    assert_eq!(rec.agent.as_deref(), Some("2001"));
     assert_eq!(rec.rating, Some(4));
     assert_eq!(rec.fields.get("comment_code").map(String::as_str), Some("12"));
     // A rating outside 1-5 is kept as a field, not as the rating.
@@ -326,6 +270,7 @@ async fn identity_survey_and_queue(store: &Store) {
     let rec = store.get_call(&other.id.to_string()).await.unwrap().unwrap();
     assert_eq!(rec.rating, None);
     assert_eq!(rec.verified, None, "no verification ran");
+    assert_eq!(rec.agent, None, "no agent took it");
 }
 
 async fn flow_versions_and_customers(store: &Store) {

@@ -72,7 +72,10 @@ pub(crate) async fn start(
     }
     let agent_list = store.list_agents().await?;
     let mut rng = rand::rng();
-    let acd = crate::acd::spawn(&config.queues, agent_list, acd_senders, rng.random())?;
+    // Engines sharing a PostgreSQL database claim agents there before offering them contacts.
+    let leases =
+        (store.backend() == "postgres").then(|| crate::acd::Leases::new(store.clone(), &config.node_id));
+    let acd = crate::acd::spawn(&config.queues, agent_list, acd_senders, rng.random(), leases)?;
     let shared = Arc::new(shard::ShardShared {
         session,
         flows,

@@ -69,6 +69,8 @@ struct CallEntry {
     agent_call_ids: Vec<String>,
     /// The queue the call was handed to, if any.
     queue: Option<String>,
+    /// Agents offered this call, by offer (the one who answers goes into the call record).
+    offered: std::collections::BTreeMap<u64, String>,
     /// A recording was started on the caller's leg.
     recording: bool,
 }
@@ -614,6 +616,10 @@ impl Shard {
         let Some(c) = self.calls.get_mut(&call_key) else {
             return;
         };
+        if c.offered.len() >= 64 {
+            c.offered.pop_first();
+        }
+        c.offered.insert(offer, agent.clone());
         let target = b2bua::AgentTarget {
             offer,
             agent,
@@ -779,6 +785,7 @@ impl Shard {
                 leg: Some(leg),
                 agent_leg: None,
                 agent_call_ids: Vec::new(),
+                offered: Default::default(),
                 queue: None,
                 recording: false,
             },
@@ -866,6 +873,12 @@ impl Shard {
                 }
                 Output::Agent(event) => {
                     tracing::info!(call = %id, ?event, "agent leg");
+                    if let b2bua::AgentEvent::Answered { offer } = &event {
+                        if let Some(agent) = self.calls.get(&call_key).and_then(|c| c.offered.get(offer)) {
+                            let agent = agent.clone();
+                            self.shared.records.must(CallWrite::Agent { id, agent });
+                        }
+                    }
                     if !self
                         .shared
                         .acd
