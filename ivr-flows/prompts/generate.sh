@@ -54,6 +54,20 @@ say agents-busy "All our agents are busy. Please call again later."
 say rate-service "Please rate our service from 1 to 5, where 5 is the best."
 say thanks-feedback "Thank you for your feedback."
 
+# Queue announcements: "You are number three in line. The expected wait is about two minutes."
+say queue-position "You are number"
+say queue-in-line "in line."
+say queue-many "Many callers are waiting ahead of you."
+say queue-wait "The expected wait is about"
+say queue-wait-long "The expected wait is more than twenty minutes."
+say minute "minute."
+say minutes "minutes."
+numbers=(zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+    sixteen seventeen eighteen nineteen twenty)
+for n in $(seq 1 20); do
+    say "number-$n" "${numbers[$n]}"
+done
+
 digits=(zero one two three four five six seven eight nine)
 for d in "${!digits[@]}"; do
     say "digit-$d" "${digits[$d]}"

@@ -151,6 +151,19 @@ pub fn key_into_support(caller: &mut Peer, call_id: &str, to_tag: &str) {
     }
 }
 
+/// What a caller's microphone sends to key into support in-band on the test line: 1 s of quiet, 2 (support)
+/// while the menu plays, then the customer number 1001# (120 ms tones, 150 ms apart), then 3 s of quiet.
+pub fn inband_support_keys() -> Vec<i16> {
+    let quiet = |ms: usize| vec![0i16; 8 * ms];
+    let mut mic = [quiet(1000), crate::baresip::dtmf_tone('2', 160), quiet(1500)].concat();
+    for d in "1001#".chars() {
+        mic.extend(crate::baresip::dtmf_tone(d, 120));
+        mic.extend(quiet(150));
+    }
+    mic.extend(quiet(3000));
+    mic
+}
+
 /// The caller's BYE on the test line (CSeq 9).
 pub fn hang_up_test_line(caller: &mut Peer, call_id: &str, to_tag: &str) {
     caller.send(

@@ -125,15 +125,22 @@ fn pearson(pairs: &[(f64, f64)]) -> f64 {
 /// encoded as µ-law, counting only frames with sound in them (silence would match any quiet stream).
 /// The engine encodes prompts frame by frame from their start, so what it plays arrives byte for byte.
 pub fn pcmu_frames_of(reference: &[i16], payloads: &[Vec<u8>]) -> usize {
-    let frames: std::collections::HashSet<Vec<u8>> = reference
-        .chunks_exact(160)
-        .filter(|f| {
-            let energy: f64 = f.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / 160.0;
-            energy.sqrt() > 300.0
-        })
+    let frames: std::collections::HashSet<Vec<u8>> = voiced(reference)
         .map(|f| f.iter().map(|&s| codec::linear_to_ulaw(s)).collect())
         .collect();
     payloads.iter().filter(|p| frames.contains(p.as_slice())).count()
+}
+
+/// How many 20 ms frames of `reference` have sound in them (what [`pcmu_frames_of`] can find at most).
+pub fn voiced_frames(reference: &[i16]) -> usize {
+    voiced(reference).count()
+}
+
+fn voiced(reference: &[i16]) -> impl Iterator<Item = &[i16]> {
+    reference.chunks_exact(160).filter(|f| {
+        let energy: f64 = f.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / 160.0;
+        energy.sqrt() > 300.0
+    })
 }
 
 #[cfg(test)]

@@ -226,3 +226,46 @@ fn a_caller_overflows_into_another_queue_after_its_max_wait() {
     assert_eq!(q["sales"]["answered"], 1, "{q:#}");
     assert_eq!(q["support"]["answered"], 0, "{q:#}");
 }
+
+/// A caller waiting in support, with no agent, hears their place in line every 5 s ("You are number one in
+/// line."), and the hold music comes back after each announcement.
+#[test]
+fn a_waiting_caller_hears_their_place_in_line_between_the_music() {
+    let engine = Engine::start(Options {
+        flows: Some(tools::workspace_root().join("ivr-flows")),
+        extra_config: "queues: [{name: support, announce_every: 5s}, {name: sales}]\n".into(),
+        ..Default::default()
+    });
+    let mut caller = Peer::new(engine.sip_port);
+    let call_id = "announce-1";
+    let (to_tag, _) = agent::dial_test_line(&mut caller, call_id);
+    agent::key_into_support(&mut caller, call_id, &to_tag);
+    assert!(
+        engine.wait_log("queue position announced", Duration::from_secs(15)),
+        "{}",
+        engine.log_text()
+    );
+    assert!(
+        engine.log_text().contains("position=1"),
+        "the only caller is first in line"
+    );
+    let prompt = |name: &str| {
+        audio::read_wav_8k(&tools::workspace_root().join(format!("ivr-flows/prompts/{name}.wav"))).0
+    };
+    // The announcement (about 2 s), then music; the next announcement is due 5 s after this one.
+    let announcement = caller.collect_rtp(Duration::from_secs(3));
+    let after = caller.collect_rtp(Duration::from_millis(1500));
+    let said = audio::pcmu_frames_of(&prompt("queue-position"), &announcement);
+    let voiced = audio::voiced_frames(&prompt("queue-position"));
+    assert!(
+        said * 10 >= voiced * 8,
+        "the caller heard {said} of the {voiced} voiced frames of \"You are number\""
+    );
+    let music = audio::pcmu_frames_of(&prompt("hold-music"), &after);
+    assert!(
+        music >= 40,
+        "the hold music is back after the announcement: {music} of {} packets",
+        after.len()
+    );
+    agent::hang_up_test_line(&mut caller, call_id, &to_tag);
+}

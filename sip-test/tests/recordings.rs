@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use hotline_sip_test::baresip::dtmf_tone;
 use hotline_sip_test::engine::{Engine, Options, TOKEN};
 use hotline_sip_test::peer::Peer;
 use hotline_sip_test::{agent, audio, http, tools};
@@ -49,13 +48,7 @@ fn verification_digits_are_muted_in_a_recording_made_from_the_answer() {
     let call_id = "rec-verify-1";
     let (to_tag, media) = agent::dial_test_line(&mut caller, call_id);
     // In-band keys: 2 (support) while the menu plays, then the customer number 1001#.
-    let quiet = |ms: usize| vec![0i16; 8 * ms];
-    let mut mic = [quiet(1000), dtmf_tone('2', 160), quiet(1500)].concat();
-    for d in "1001#".chars() {
-        mic.extend(dtmf_tone(d, 120));
-        mic.extend(quiet(150));
-    }
-    mic.extend(quiet(3000));
+    let mic = agent::inband_support_keys();
     let secs = mic.len() as f64 / 8000.0;
     let talk = caller.stream_samples(media, mic, Duration::from_secs_f64(secs));
     assert!(

@@ -36,5 +36,5 @@ mod session;
 pub use info_dtmf::{InfoDtmfError, MAX_INFO_BODY, parse_info_dtmf};
 pub use session::{
     AgentEvent, AgentTarget, CallSession, IncomingCall, IoRequest, IoResult, MASKED_DIGIT, MAX_FIELDS,
-    MAX_RECORDED_DIGITS, MAX_TRAIL, Output, QueueRequest, Record, SessionConfig,
+    MAX_RECORDED_DIGITS, MAX_TRAIL, Output, QueueRequest, Record, SessionConfig, announcement_prompts,
 };

@@ -229,6 +229,35 @@ pub enum Record {
 
 /// Music on hold while the call waits in a queue.
 const HOLD_PROMPT: &str = "hold-music";
+/// The highest place and wait (minutes) said as a number; above it the announcement says "many" / "more than
+/// twenty minutes" (the prompt library has `number-1` … `number-20`).
+const MAX_SPOKEN_NUMBER: u64 = 20;
+
+/// The prompts of a queue announcement: "You are number three in line. The expected wait is about two
+/// minutes." The wait is rounded up to whole minutes.
+pub fn announcement_prompts(position: usize, estimated_wait: Option<Duration>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    match u64::try_from(position) {
+        Ok(p @ 1..=MAX_SPOKEN_NUMBER) => {
+            out.extend([
+                "queue-position".into(),
+                format!("number-{p}"),
+                "queue-in-line".into(),
+            ]);
+        }
+        _ => out.push("queue-many".into()),
+    }
+    if let Some(wait) = estimated_wait {
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        if minutes <= MAX_SPOKEN_NUMBER {
+            let unit = if minutes == 1 { "minute" } else { "minutes" };
+            out.extend(["queue-wait".into(), format!("number-{minutes}"), unit.into()]);
+        } else {
+            out.push("queue-wait-long".into());
+        }
+    }
+    out
+}
 /// Play ids the session uses itself (hold music) carry this bit, so they never collide with the flow's.
 const OWN_PLAY: u64 = 1 << 63;
 
@@ -1046,6 +1075,24 @@ impl CallSession {
 
     /// The queue gave the call back without an agent (its max wait, overflow, no agents): the flow goes on
     /// with the enqueue node's `on_left`.
+    /// The queue announces the caller's place (1 = next) and the estimated wait: the hold music pauses for
+    /// the announcement and starts again after it.
+    pub fn announce_position(&mut self, _now: Instant, position: usize, estimated_wait: Option<Duration>) {
+        if !matches!(self.state, State::Confirmed) || self.waiting.is_none() {
+            return;
+        }
+        self.next_own_play += 1;
+        let play_id = OWN_PLAY | self.next_own_play;
+        self.out.push_back(Output::Media(MediaCommand::Play {
+            play_id,
+            prompts: announcement_prompts(position, estimated_wait),
+        }));
+        // The announcement takes the music's place; when it finishes, the music loop starts again.
+        if let Some(w) = &mut self.waiting {
+            w.hold_play = play_id;
+        }
+    }
+
     pub fn handle_queue_left(&mut self, now: Instant, reason: &str) {
         if let Some(w) = self.waiting.take() {
             self.out.push_back(Output::Media(MediaCommand::StopPlay));

@@ -944,3 +944,74 @@ fn an_offer_to_a_call_not_waiting_in_a_queue_fails_at_once() {
     )));
     assert!(!outs.iter().any(|o| matches!(o, Output::Send { .. })));
 }
+
+fn plays(outs: &[Output]) -> Vec<(u64, Vec<String>)> {
+    media_cmds(outs)
+        .into_iter()
+        .filter_map(|c| match c {
+            MediaCommand::Play { play_id, prompts } => Some((*play_id, prompts.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_queue_announcement_pauses_the_hold_music_and_the_music_comes_back_after_it() {
+    let mut h = waiting_in_queue();
+    let now = h.now;
+    h.session.announce_position(now, 3, Some(Duration::from_secs(90)));
+    h.drain();
+    let outs = h.take();
+    let played = plays(&outs);
+    assert_eq!(played.len(), 1, "{outs:?}");
+    let (announcement, prompts) = &played[0];
+    assert_eq!(
+        prompts,
+        &[
+            "queue-position",
+            "number-3",
+            "queue-in-line",
+            "queue-wait",
+            "number-2",
+            "minutes"
+        ]
+    );
+    // The music it replaced reports itself interrupted: that does not restart anything.
+    h.media(MediaEvent::PlayFinished {
+        play_id: announcement - 1,
+        interrupted: true,
+    });
+    assert!(plays(&h.take()).is_empty());
+    // The announcement ends: the music starts again.
+    h.media(MediaEvent::PlayFinished {
+        play_id: *announcement,
+        interrupted: false,
+    });
+    let again = plays(&h.take());
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].1, ["hold-music"]);
+}
+
+#[test]
+fn announcements_say_numbers_up_to_twenty_and_round_the_wait_up() {
+    use hotline_b2bua::announcement_prompts as say;
+    assert_eq!(say(1, None), ["queue-position", "number-1", "queue-in-line"]);
+    assert_eq!(say(20, None), ["queue-position", "number-20", "queue-in-line"]);
+    assert_eq!(say(21, None), ["queue-many"]);
+    assert_eq!(
+        say(2, Some(Duration::from_secs(59)))[3..],
+        ["queue-wait", "number-1", "minute"]
+    );
+    assert_eq!(
+        say(2, Some(Duration::from_secs(20 * 60)))[3..],
+        ["queue-wait", "number-20", "minutes"]
+    );
+    assert_eq!(
+        say(2, Some(Duration::from_secs(20 * 60 + 1)))[3..],
+        ["queue-wait-long"]
+    );
+    assert_eq!(
+        say(2, Some(Duration::ZERO))[3..],
+        ["queue-wait", "number-1", "minute"]
+    );
+}

@@ -86,6 +86,12 @@ pub(crate) enum ShardMsg {
     Left { call_key: u64, reason: String },
     /// The call overflowed into another queue (it keeps waiting there).
     Moved { call_key: u64, queue: String },
+    /// Tell the caller their place and the estimated wait.
+    Announce {
+        call_key: u64,
+        position: usize,
+        estimated_wait: Option<Duration>,
+    },
 }
 
 /// Sends commands to the ACD task.
@@ -147,6 +153,10 @@ pub(crate) struct QueueSettings {
     /// or `timeout`), which is how a flow sends callers to a node of its own.
     #[serde(default)]
     pub(crate) overflow: Option<String>,
+    /// How often a waiting caller hears their place and the estimated wait, counted from entry (default 60 s;
+    /// `0s` turns it off). Chats get the same as a `position` frame.
+    #[serde(default = "announce_default", with = "crate::config::duration_opt")]
+    pub(crate) announce_every: Option<Duration>,
     /// Record calls answered from this queue (default on; see `recording:` for the folder).
     #[serde(default = "yes")]
     pub(crate) record: bool,
@@ -155,6 +165,13 @@ pub(crate) struct QueueSettings {
 fn yes() -> bool {
     true
 }
+
+fn announce_default() -> Option<Duration> {
+    Some(DEFAULT_ANNOUNCE_EVERY)
+}
+
+/// How often waiting callers hear their place unless a queue says otherwise.
+pub(crate) const DEFAULT_ANNOUNCE_EVERY: Duration = Duration::from_secs(60);
 
 impl QueueSettings {
     pub(crate) fn named(name: &str) -> Self {
@@ -166,6 +183,7 @@ impl QueueSettings {
             max_wait: None,
             max_len: None,
             overflow: None,
+            announce_every: announce_default(),
             record: true,
         }
     }
@@ -190,6 +208,7 @@ impl QueueSettings {
             q.max_len = n;
         }
         q.overflow = self.overflow.clone().map(queue::Overflow::Queue);
+        q.announce_every = self.announce_every.filter(|d| !d.is_zero());
         Ok(q)
     }
 }
@@ -697,6 +716,27 @@ impl Service {
                         reason: format!("{reason:?}"),
                     });
                 }
+                QueueEvent::Announce {
+                    contact,
+                    position,
+                    estimated_wait,
+                    ..
+                } => match self.contacts.get(&contact).map(|c| c.owner.clone()) {
+                    Some(Owner::Call { shard, call_key }) => self.tell(
+                        shard,
+                        ShardMsg::Announce {
+                            call_key,
+                            position,
+                            estimated_wait,
+                        },
+                    ),
+                    Some(Owner::Chat { chat }) => self.to_hub(crate::chats::ChatEvent::Position {
+                        chat,
+                        position,
+                        estimated_wait,
+                    }),
+                    None => {}
+                },
                 QueueEvent::Joined {
                     contact,
                     queue,

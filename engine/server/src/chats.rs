@@ -73,6 +73,11 @@ pub(crate) enum ChatEvent {
         chat: String,
         queue: String,
     },
+    Position {
+        chat: String,
+        position: usize,
+        estimated_wait: Option<Duration>,
+    },
     AgentState {
         agent: String,
         status: &'static str,
@@ -991,6 +996,19 @@ impl Hub {
                     });
                     self.send_customer(&chat, &json!({"type": "moved", "chat": chat, "queue": queue}));
                 }
+            }
+            ChatEvent::Position {
+                chat,
+                position,
+                estimated_wait,
+            } => {
+                let frame = json!({
+                    "type": "position",
+                    "chat": chat,
+                    "position": position,
+                    "estimated_wait_s": estimated_wait.map(|d| d.as_secs()),
+                });
+                self.send_customer(&chat, &frame);
             }
             ChatEvent::AgentState {
                 agent,

@@ -50,11 +50,38 @@ metrics! {
     counter store_write_errors_total: "call-record write batches that failed",
     counter store_writes_dropped_total: "call-record progress writes dropped because the writer queue was full",
     counter rtp_ports_exhausted_total: "calls refused because no RTP port was free",
+    counter rx_buffer_frames_total: "received audio frames played out by callers' jitter buffers (ended calls)",
+    counter rx_buffer_delay_ms_total: "sum over those frames of their playout delay, ms (divide by rx_buffer_frames_total for the mean)",
+    counter rx_concealed_samples_total: "samples concealed for lost or late audio (ended calls)",
+    counter rx_concealment_events_total: "runs of concealment (ended calls)",
+    counter rx_late_discarded_total: "packets that arrived after their playout time (ended calls)",
+    counter rx_inserted_samples_total: "samples inserted to grow a jitter buffer (ended calls)",
+    counter rx_removed_samples_total: "samples removed to shrink a jitter buffer (ended calls)",
 }
 
 impl Metrics {
     pub(crate) fn inc(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Metrics {
+    /// Adds an ended call's receive-buffer figures.
+    pub(crate) fn add_receive_buffer(&self, b: &media::ReceiveBufferStats) {
+        let add = |c: &AtomicU64, v: u64| {
+            c.fetch_add(v, Ordering::Relaxed);
+        };
+        add(&self.rx_buffer_frames_total, b.emitted_frames);
+        // The mean times the count gives the sum back (to the millisecond).
+        add(
+            &self.rx_buffer_delay_ms_total,
+            (b.mean_playout_delay_ms.max(0.0) * b.emitted_frames as f64).round() as u64,
+        );
+        add(&self.rx_concealed_samples_total, b.concealed_samples);
+        add(&self.rx_concealment_events_total, b.concealment_events);
+        add(&self.rx_late_discarded_total, b.late_discarded);
+        add(&self.rx_inserted_samples_total, b.inserted_samples);
+        add(&self.rx_removed_samples_total, b.removed_samples);
     }
 }
 
@@ -76,5 +103,28 @@ mod tests {
         let text = m.render_text();
         assert!(text.contains("# TYPE hotline_calls_total counter\nhotline_calls_total 1\n"));
         assert!(text.contains("# TYPE hotline_calls_active gauge\nhotline_calls_active 2\n"));
+    }
+
+    #[test]
+    fn receive_buffer_figures_add_up_over_calls() {
+        let m = Metrics::default();
+        let call = media::ReceiveBufferStats {
+            mean_playout_delay_ms: 42.5,
+            emitted_frames: 100,
+            concealed_samples: 320,
+            concealment_events: 2,
+            late_discarded: 1,
+            ..Default::default()
+        };
+        m.add_receive_buffer(&call);
+        m.add_receive_buffer(&call);
+        let text = m.render_text();
+        assert!(text.contains("hotline_rx_buffer_frames_total 200\n"), "{text}");
+        assert!(text.contains("hotline_rx_buffer_delay_ms_total 8500\n"), "{text}");
+        assert!(
+            text.contains("hotline_rx_concealed_samples_total 640\n"),
+            "{text}"
+        );
+        assert!(text.contains("hotline_rx_late_discarded_total 2\n"), "{text}");
     }
 }

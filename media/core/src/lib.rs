@@ -301,6 +301,31 @@ pub struct LegStats {
     pub peer_packets_lost: Option<i64>,
     /// Jitter of our stream as the peer last reported it in RTCP, in milliseconds, if it did.
     pub peer_jitter_ms: Option<f64>,
+    /// The adaptive jitter buffer in front of in-band digit detection, while the leg had one (it is
+    /// dropped once the peer sends RFC 4733 events).
+    #[serde(default)]
+    pub receive_buffer: Option<ReceiveBufferStats>,
+}
+
+/// How the leg's adaptive jitter buffer played the received audio (names after W3C webrtc-stats).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReceiveBufferStats {
+    /// Mean delay from a frame's arrival to its playout, ms (`jitterBufferDelay / jitterBufferEmittedCount`).
+    pub mean_playout_delay_ms: f64,
+    /// The policy's target delay at the end, ms (`jitterBufferTargetDelay`).
+    pub target_delay_ms: f64,
+    /// Samples synthesised for missing or late audio (`concealedSamples`).
+    pub concealed_samples: u64,
+    /// Runs of concealment (`concealmentEvents`).
+    pub concealment_events: u64,
+    /// Packets that came after their playout time (`packetsDiscarded`).
+    pub late_discarded: u64,
+    /// Samples inserted to grow the buffer (`insertedSamplesForDeceleration`).
+    pub inserted_samples: u64,
+    /// Samples removed to shrink it (`removedSamplesForAcceleration`).
+    pub removed_samples: u64,
+    /// Frames played from received audio (`jitterBufferEmittedCount`).
+    pub emitted_frames: u64,
 }
 
 #[cfg(test)]

@@ -366,8 +366,14 @@ impl JitterBuffer {
         let mut buf = vec![0i16; n + remove];
         let mut present = vec![false; n + remove];
         let arrival = self.store.read(pos, &mut buf, &mut present);
-        if remove > 0 && present.iter().any(|p| !p) {
-            remove = 0; // only compress fully received audio
+        let too_loud = |buf: &[i16], limit: f64| {
+            let energy: f64 = buf.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+            (energy / buf.len().max(1) as f64).sqrt() >= limit
+        };
+        let refuse = present.iter().any(|p| !p) // only compress fully received audio
+            || self.config.quiet_shrink_rms.is_some_and(|limit| too_loud(&buf, limit));
+        if remove > 0 && refuse {
+            remove = 0;
             buf.truncate(n);
             present.truncate(n);
         }
@@ -685,6 +691,36 @@ mod tests {
         // At most 5 ms (40 samples) of audio removed per 20 ms frame.
         assert!(out.iter().all(|o| o.removed <= 40));
         assert!(frames(&out).iter().all(|f| f.len() == 160));
+    }
+
+    #[test]
+    fn a_buffer_told_to_shrink_in_quiet_audio_only_leaves_loud_audio_whole() {
+        let t0 = start();
+        let config = JitterConfig {
+            quiet_shrink_rms: Some(300.0),
+            ..JitterConfig::default()
+        };
+        // Loud audio all along: the buffer keeps its initial delay rather than cut into it.
+        let mut loud = JitterBuffer::new(config, Codec::Pcmu, 8000);
+        let constant = |code: u8| -> Vec<(Instant, Vec<u8>)> {
+            (0..500u64)
+                .map(|k| {
+                    let at = ms(t0, k as f64 * 20.0 + (k % 4) as f64);
+                    (at, audio(SSRC, k as u16, (k * 160) as u32, code))
+                })
+                .collect()
+        };
+        // µ-law 0x90: about 4000 in 16-bit samples.
+        let out = drive(&mut loud, t0, constant(0x90), ms(t0, 11_000.0));
+        assert_eq!(loud.stats().removed_samples_for_acceleration, 0);
+        assert_eq!(loud.stats().concealed_samples, 0);
+        assert_eq!(frames(&out).len(), 500);
+        // The same stream in silence (µ-law 0xFF): it shrinks as a buffer without the option does.
+        let mut quiet = JitterBuffer::new(config, Codec::Pcmu, 8000);
+        let out = drive(&mut quiet, t0, constant(0xFF), ms(t0, 11_000.0));
+        assert!(quiet.stats().removed_samples_for_acceleration > 0);
+        let late: Vec<f64> = out.iter().skip(300).filter_map(|o| o.delay).collect();
+        assert!(late.iter().all(|&d| d <= 25.0), "{late:?}");
     }
 
     #[test]

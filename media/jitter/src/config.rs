@@ -25,6 +25,7 @@ pub enum PolicyConfig {
 /// | `max_packets` | packets | 500 | 500 |
 /// | `max_conceal_frames` | frames | 5 (100 ms) | 5 |
 /// | `reanchor_threshold_ms` | ms | 2000 | 5000 |
+/// | `quiet_shrink_rms` | sample RMS | none (any audio) | none |
 /// | `audio_payload_type` | PT | codec's static PT | same |
 /// | `dtmf_payload_type` | PT | `Some(101)` | same |
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,6 +46,10 @@ pub struct JitterConfig {
     pub audio_payload_type: Option<u8>,
     /// RFC 4733 telephone-event payload type, if negotiated.
     pub dtmf_payload_type: Option<u8>,
+    /// Time-compress (shrink) only audio quieter than this RMS (16-bit samples); `None` compresses
+    /// any fully received audio. Compression cuts and cross-fades: harmless in pauses, but it breaks
+    /// the phase of a tone, so the buffer in front of a DTMF detector shrinks only in pauses.
+    pub quiet_shrink_rms: Option<f64>,
 }
 
 impl Default for JitterConfig {
@@ -58,6 +63,7 @@ impl Default for JitterConfig {
             reanchor_threshold_ms: 2000.0,
             audio_payload_type: None,
             dtmf_payload_type: Some(101),
+            quiet_shrink_rms: None,
         }
     }
 }

@@ -574,6 +574,17 @@ impl Shard {
                 }
                 self.drain_session(now, call_key);
             }
+            ShardMsg::Announce {
+                call_key,
+                position,
+                estimated_wait,
+            } => {
+                if let Some(c) = self.calls.get_mut(&call_key) {
+                    tracing::info!(call = %c.id, position, wait_s = estimated_wait.map(|d| d.as_secs()), "queue position announced");
+                    c.session.announce_position(now, position, estimated_wait);
+                }
+                self.drain_session(now, call_key);
+            }
             ShardMsg::Moved { call_key, queue } => {
                 let Some(c) = self.calls.get_mut(&call_key) else {
                     return;
@@ -1048,6 +1059,9 @@ impl Shard {
                     .metrics
                     .dtmf_digits_total
                     .fetch_add(keypresses.len() as u64, Ordering::Relaxed);
+                if let Some(b) = media.as_ref().and_then(|m| m.receive_buffer.as_ref()) {
+                    self.shared.metrics.add_receive_buffer(b);
+                }
                 let media_stats = media.and_then(|s| serde_json::to_value(s).ok());
                 self.shared.records.must(CallWrite::Final(CallFinal {
                     id,

@@ -25,9 +25,12 @@
 //! address; packets from elsewhere are dropped and counted until a `Configure` names a new
 //! remote address. SSRC changes from the latched address restart the statistics. RFC 4733
 //! events are accepted whatever their SSRC (SIPp replays DTMF pcaps with their own), one
-//! digit per event, reported on its first packet. Audio is decoded for the in-band DTMF
-//! detector (switched off once the peer has sent an RFC 4733 event, so a phone sending both
-//! does not double its digits) and for silence detection.
+//! digit per event, reported on its first packet. Audio reaches the in-band DTMF detector
+//! through an adaptive jitter buffer (`hotline-jitter`), which puts reordered packets back in
+//! order and conceals lost ones, so the detector sees the tone as it was sent; the buffer and
+//! the detector are switched off once the peer has sent an RFC 4733 event (a phone sending both
+//! must not double its digits). Silence detection reads the audio as it arrives. Bridged audio
+//! is forwarded as it comes, with no buffer.
 //!
 //! **RTCP.** Every `rtcp_interval` an SR (or an RR before we have sent anything) with a
 //! report block about the peer's audio, plus SDES CNAME, goes to the latched RTCP source or
@@ -47,9 +50,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use audio::PromptLibrary;
 use codec::{DtmfDetector, FRAME_SAMPLES};
+use jitter::{JitterBuffer, JitterConfig, JitterStats, Poll};
 use media::{
     BridgedKind, BridgedPacket, Codec, Digit, DigitSource, Direction, LegStats, MediaCommand, MediaEvent,
-    RemoteMedia,
+    ReceiveBufferStats, RemoteMedia,
 };
 use rtp::rtcp::{self, RtcpPacket, SDES_CNAME};
 use rtp::{
@@ -69,6 +73,11 @@ pub const MAX_BURST: u32 = 5;
 const SILENCE_RMS: f32 = 90.0;
 /// Payload type of comfort noise (RFC 3389): the peer is silent.
 const PT_COMFORT_NOISE: u8 = 13;
+/// The detection buffer shrinks only through audio quieter than this RMS (about −40 dBFS); a DTMF tone
+/// at −10 dBm0 is some 30 dB louder.
+const QUIET_SHRINK_RMS: f64 = 300.0;
+/// Most frames taken from the detection buffer in one wake-up (a late wake-up catches up this far).
+const MAX_DETECT_POLLS: usize = 50;
 /// Telephone events remembered for de-duplication.
 const EVENT_MEMORY: usize = 16;
 /// Media waiting to cross a bridge; beyond it the oldest is dropped (the other leg is not keeping up).
@@ -160,7 +169,13 @@ pub struct LegCore {
     rx: Option<RtpSession>,
     lost_before: u64,
     detector: DtmfDetector,
+    /// Decoded audio of the last packet, for the silence check.
     pcm: Vec<i16>,
+    /// The adaptive buffer in front of the in-band detector, and when it next has a frame.
+    detect: Option<JitterBuffer>,
+    detect_next: Option<Instant>,
+    /// The counters of a detection buffer that was switched off.
+    detected: Option<JitterStats>,
     rfc4733_seen: bool,
     seen_events: VecDeque<SeenEvent>,
     rtp_timeout_fired: bool,
@@ -208,6 +223,9 @@ impl LegCore {
             lost_before: 0,
             detector: DtmfDetector::new(),
             pcm: Vec::with_capacity(2 * FRAME_SAMPLES),
+            detect: None,
+            detect_next: None,
+            detected: None,
             rfc4733_seen: false,
             seen_events: VecDeque::with_capacity(EVENT_MEMORY),
             rtp_timeout_fired: false,
@@ -250,6 +268,21 @@ impl LegCore {
             .map_or(0, |s| u64::try_from(s.cumulative_lost()).unwrap_or(0));
         stats.packets_lost = self.lost_before + current;
         stats.jitter_ms = self.rx.as_ref().map_or(0.0, RtpSession::jitter_ms);
+        stats.receive_buffer = self
+            .detect
+            .as_ref()
+            .map(JitterBuffer::stats)
+            .or_else(|| self.detected.clone())
+            .map(|j| ReceiveBufferStats {
+                mean_playout_delay_ms: j.mean_playout_delay_ms,
+                target_delay_ms: j.target_delay_ms,
+                concealed_samples: j.concealed_samples,
+                concealment_events: j.concealment_events,
+                late_discarded: j.packets_late_discarded,
+                inserted_samples: j.inserted_samples_for_deceleration,
+                removed_samples: j.removed_samples_for_acceleration,
+                emitted_frames: j.emitted_frames,
+            });
         stats
     }
 
@@ -371,6 +404,9 @@ impl LegCore {
             self.events.push_back(MediaEvent::RtpTimeout);
         }
         self.run_clock(now);
+        if self.detect_next.is_some_and(|at| at <= now) {
+            self.poll_detect(now);
+        }
         if let Some(r) = self.recorder.as_mut() {
             r.handle_timeout(now);
         }
@@ -491,10 +527,10 @@ impl LegCore {
             return None;
         }
         let recorder = self.recorder.as_ref().and_then(StereoRecorder::poll_timeout);
-        match (self.timers.next().map(|(at, _)| at), recorder) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.timers.next().map(|(at, _)| at), recorder, self.detect_next]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     // ---- commands ------------------------------------------------------------------------
@@ -817,6 +853,8 @@ impl LegCore {
             self.rfc4733_seen = true;
             self.pcm.clear();
             self.detector.reset();
+            self.detected = self.detect.take().map(|b| b.stats());
+            self.detect_next = None;
         }
         self.seen_events
             .retain(|e| now.saturating_duration_since(e.last_seen) < EVENT_FORGET_AFTER);
@@ -870,41 +908,73 @@ impl LegCore {
                 self.lost_before += u64::try_from(old.cumulative_lost()).unwrap_or(0);
             }
             self.rx = Some(RtpSession::new(packet.ssrc, packet.seq, CLOCK_RATE));
-            self.pcm.clear();
             self.detector.reset();
+        }
+        if !self.rfc4733_seen {
+            // The buffer judges lateness itself (a reordered packet is still in time for it).
+            let buffer = self.detect.get_or_insert_with(|| {
+                let config = JitterConfig {
+                    audio_payload_type: Some(packet.payload_type.0),
+                    dtmf_payload_type: None,
+                    // Shrinking cuts into a tone's phase; in pauses it costs the detector nothing.
+                    quiet_shrink_rms: Some(QUIET_SHRINK_RMS),
+                    ..JitterConfig::default()
+                };
+                JitterBuffer::new(config, codec, CLOCK_RATE)
+            });
+            // A packet the buffer refuses (another payload type mid-call) only misses detection.
+            if buffer.push_packet(now, packet).is_ok() {
+                self.poll_detect(now);
+            }
         }
         let Some(session) = self.rx.as_mut() else { return };
         if let SeqVerdict::Late(_) = session.on_packet(packet.seq, packet.timestamp, now) {
-            // Too late to matter for detection; counted in the statistics only.
+            // Counted in the statistics only.
             return;
         }
 
-        let start = self.pcm.len();
+        self.pcm.clear();
         codec::decode(codec, packet.payload, &mut self.pcm);
-        let decoded = self.pcm.get(start..).unwrap_or(&[]);
-        let silent = if decoded.is_empty() {
+        let silent = if self.pcm.is_empty() {
             true
         } else {
-            let energy: f32 = decoded.iter().map(|&s| f32::from(s) * f32::from(s)).sum();
-            (energy / decoded.len() as f32).sqrt() < SILENCE_RMS
+            let energy: f32 = self.pcm.iter().map(|&s| f32::from(s) * f32::from(s)).sum();
+            (energy / self.pcm.len() as f32).sqrt() < SILENCE_RMS
         };
         self.on_audio_level(now, silent);
+    }
 
-        if self.rfc4733_seen {
-            self.pcm.clear();
+    /// Takes every frame the detection buffer has due at `now` into the in-band detector, and
+    /// notes when the next one is due.
+    fn poll_detect(&mut self, now: Instant) {
+        let Some(buffer) = self.detect.as_mut() else {
+            self.detect_next = None;
             return;
-        }
-        let mut consumed = 0;
-        while let Some(frame) = self.pcm.get(consumed..consumed + FRAME_SAMPLES) {
-            if let Some(digit) = self.detector.push_frame(frame) {
-                self.events.push_back(MediaEvent::Digit {
-                    digit,
-                    source: DigitSource::Inband,
-                });
+        };
+        // If the poll cap cuts a catch-up short, come back a frame later.
+        let mut next = now + Duration::from_millis(20);
+        for _ in 0..MAX_DETECT_POLLS {
+            match buffer.poll(now) {
+                Poll::Frame(pcm) | Poll::Concealed(pcm) => {
+                    for frame in pcm.chunks_exact(FRAME_SAMPLES) {
+                        if let Some(digit) = self.detector.push_frame(frame) {
+                            self.events.push_back(MediaEvent::Digit {
+                                digit,
+                                source: DigitSource::Inband,
+                            });
+                        }
+                    }
+                }
+                // Events are not pushed into this buffer; RFC 4733 is handled on arrival.
+                Poll::Event(_) => {}
+                Poll::Wait(at) if at <= now => {}
+                Poll::Wait(at) => {
+                    next = at;
+                    break;
+                }
             }
-            consumed += FRAME_SAMPLES;
         }
-        self.pcm.drain(..consumed);
+        self.detect_next = Some(next);
     }
 
     fn on_audio_level(&mut self, now: Instant, silent: bool) {

@@ -483,7 +483,57 @@ fn inband_dtmf_in_pcmu_audio_is_detected_once() {
             &audio_packet(1, seq, u32::from(seq) * 160, Codec::Pcmu, frame),
         );
     }
+    // The detector reads through the jitter buffer: let its delay pass.
+    h.run_to(600);
     assert_eq!(h.digits(), vec![(Digit::D7, DigitSource::Inband)]);
+}
+
+#[test]
+fn inband_digits_survive_jitter_reordering_and_loss_through_the_detection_buffer() {
+    let mut h = Harness::new(config(), vec![]);
+    let mut r = remote(Codec::Pcmu);
+    r.dtmf_payload_type = None;
+    h.command(MediaCommand::Configure { remote: r });
+    // Two presses of 4 with 100 ms between them, inside silence.
+    let tone = codec::dtmf::synthesize(Digit::D4, -10.0, 0.0, 0, 160 * 5);
+    let mut stream: Vec<i16> = vec![0; 160 * 10];
+    stream.extend(&tone);
+    stream.extend(vec![0; 160 * 5]);
+    stream.extend(&tone);
+    stream.extend(vec![0; 160 * 10]);
+    // Sent every 20 ms; each arrives 0–30 ms late, neighbours swap places, and one packet in the
+    // first press is lost.
+    let mut arrivals: Vec<(u64, Vec<u8>)> = (1u16..)
+        .zip(stream.chunks(160))
+        .filter(|(seq, _)| *seq != 13)
+        .map(|(seq, frame)| {
+            let k = u64::from(seq);
+            let at = 20 * k + (k * 7 % 4) * 10;
+            (at, audio_packet(1, seq, u32::from(seq) * 160, Codec::Pcmu, frame))
+        })
+        .collect();
+    arrivals.sort_by_key(|(at, _)| *at);
+    let last = arrivals.last().map_or(0, |(at, _)| *at);
+    for (at, packet) in arrivals {
+        h.run_to(at);
+        h.receive(PEER, &packet);
+    }
+    h.run_to(last + 500);
+    assert_eq!(
+        h.digits(),
+        vec![(Digit::D4, DigitSource::Inband), (Digit::D4, DigitSource::Inband)],
+        "each press once, the gap between them kept"
+    );
+    let buffer = h
+        .closed_stats()
+        .receive_buffer
+        .expect("the leg reports its buffer");
+    assert!(
+        buffer.concealed_samples >= 160,
+        "the lost packet was concealed: {buffer:?}"
+    );
+    assert!(buffer.emitted_frames >= 30, "{buffer:?}");
+    assert!(buffer.mean_playout_delay_ms > 0.0, "{buffer:?}");
 }
 
 #[test]
