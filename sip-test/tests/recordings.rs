@@ -1,12 +1,14 @@
 //! Call recordings on the wire: recorded from the engine's answer (`recording: {from: answer}`), the
 //! caller's verification digits keyed as in-band tones are muted while the menu key before them is kept;
-//! a crash (SIGKILL) mid-call leaves a file that the next start repairs and that plays.
+//! a crash (SIGKILL) mid-call leaves a file that the next start repairs and that plays; through the
+//! impairment relay (loss and reordering jitter), a recording has no gap beyond the packets the network lost.
 #![allow(clippy::unwrap_used)] // tests
 
 use std::time::Duration;
 
 use hotline_sip_test::engine::{Engine, Options, TOKEN};
 use hotline_sip_test::peer::Peer;
+use hotline_sip_test::relay::{Delay, Loss, Model, Relay};
 use hotline_sip_test::{agent, audio, http, tools};
 
 const T: Duration = Duration::from_secs(10);
@@ -137,4 +139,73 @@ fn crash_and_repair(database: Option<String>) {
     );
     let (status, _) = engine.api_get(&format!("/api/v1/calls/{id}"));
     assert_eq!(status, 200);
+}
+
+/// The caller's RTP crosses the impairment relay: 5 % loss and 10–50 ms of delay, so packets closer than
+/// 40 ms swap places. The recorder reads through its own fixed one-second buffer: nothing that arrived is
+/// late for it, reordered packets go back in place, and an isolated loss is concealed. The caller's tone
+/// runs through the left channel for as long as it was sent, with fewer silent frames than lost packets.
+#[test]
+fn a_recording_through_loss_and_jitter_has_no_gap_beyond_the_lost_packets() {
+    let engine = demo_engine(None);
+    let mut caller = Peer::new(engine.sip_port);
+    let call_id = "rec-impaired-1";
+    let (to_tag, media) = agent::dial_test_line(&mut caller, call_id);
+    let up = Model {
+        loss: Loss::Random(0.05),
+        delay: Delay::Uniform {
+            base_ms: 10.0,
+            jitter_ms: 40.0,
+        },
+        duplicate: 0.0,
+    };
+    let relay = Relay::start(media, up, Model::CLEAN, 11);
+    let sent = Duration::from_secs(6);
+    caller.stream_tone(relay.addr, 440.0, sent).join().unwrap();
+    agent::hang_up_test_line(&mut caller, call_id, &to_tag);
+    let calls = engine.ended_calls(1, call_id, T);
+    let id = calls[0]["recording"]
+        .as_str()
+        .expect("the call was recorded")
+        .to_owned();
+    assert!(
+        engine.wait_log("recording row closed", T),
+        "{}",
+        engine.log_text()
+    );
+    let (left, _) = download(&engine, &id);
+
+    // The tone's span on the left channel: from its first loud frame to its last.
+    let loud =
+        |f: &[i16]| (f.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / f.len() as f64).sqrt() > 300.0;
+    let frames: Vec<&[i16]> = left.chunks_exact(160).collect();
+    let first = frames.iter().position(|f| loud(f)).expect("the tone is recorded");
+    let last = frames.iter().rposition(|f| loud(f)).unwrap();
+    let span = &frames[first..=last];
+    let silent = span.iter().filter(|f| !loud(f)).count();
+    let dropped = relay.dropped();
+    eprintln!(
+        "tone span {} frames ({:.2} s sent), {silent} silent frames inside, relay dropped {dropped} of {} packets",
+        span.len(),
+        sent.as_secs_f64(),
+        relay.received()
+    );
+    assert!(dropped > 0, "the relay lost nothing: the test proves nothing");
+    assert!(
+        silent as u64 <= dropped,
+        "{silent} silent frames, more than the {dropped} packets the network lost"
+    );
+    // No time compression in a recording: the span is as long as what was sent, less what was lost at its
+    // very ends.
+    let sent_frames = (sent.as_millis() / 20) as usize;
+    assert!(
+        span.len() + 5 >= sent_frames && span.len() <= sent_frames + 1,
+        "the tone lasts {} frames; {sent_frames} were sent",
+        span.len()
+    );
+    let tone = span.concat();
+    assert!(
+        audio::tone_ratio(&tone, 440.0, 8000.0) > 0.3,
+        "the tone is intact"
+    );
 }
