@@ -101,6 +101,12 @@ pub(crate) struct AcdHandle {
 }
 
 impl AcdHandle {
+    /// A handle whose commands land in `tx` (tests read them from the other end).
+    #[cfg(test)]
+    pub(crate) fn for_test(tx: mpsc::Sender<AcdCmd>) -> Self {
+        Self { tx }
+    }
+
     /// Queues a command without waiting; false when the ACD is saturated or gone.
     pub(crate) fn send(&self, cmd: AcdCmd) -> bool {
         self.tx.try_send(cmd).is_ok()

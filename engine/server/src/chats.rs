@@ -36,6 +36,13 @@ pub(crate) const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// Sockets per chat (the customer's) and per agent.
 pub(crate) const MAX_CUSTOMER_SOCKETS: usize = 2;
 pub(crate) const MAX_AGENT_SOCKETS: usize = 4;
+/// A waiting chat whose customer has had no socket open this long is ended (`customer_left`): the
+/// customer went away, and no agent should be offered an empty chat.
+pub(crate) const QUEUED_ORPHAN_GRACE: Duration = Duration::from_secs(120);
+/// The same for a chat with an agent: longer, since a phone app may be in the background a while.
+pub(crate) const ACTIVE_ORPHAN_GRACE: Duration = Duration::from_secs(600);
+/// How often the hub looks for such chats.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
 /// Frames queued to one socket before it is closed as a reader that does not keep up (the messages stay in
 /// the store; a reconnecting socket gets the recent ones).
 const OUTBOX: usize = 256;
@@ -243,6 +250,8 @@ struct Chat {
     customer_rate: TokenBucket,
     agent_rate: TokenBucket,
     started_at_ms: i64,
+    /// Since when no customer socket has been open (from the opening until the first one attaches).
+    orphan_since: Option<Instant>,
 }
 
 impl Chat {
@@ -355,8 +364,11 @@ fn error(code: &str, message: &str) -> serde_json::Value {
 
 impl Hub {
     async fn run(mut self, mut rx: mpsc::Receiver<HubCmd>, mut events: mpsc::Receiver<ChatEvent>) {
+        let mut sweep = tokio::time::interval(SWEEP_EVERY);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = sweep.tick() => self.sweep(Instant::now()),
                 cmd = rx.recv() => match cmd {
                     Some(cmd) => self.on_command(Instant::now(), cmd),
                     None => return,
@@ -466,6 +478,7 @@ impl Hub {
                 customer_rate: TokenBucket::new(now),
                 agent_rate: TokenBucket::new(now),
                 started_at_ms: at_ms,
+                orphan_since: Some(now),
             },
         );
         *self.per_source.entry(source).or_default() += 1;
@@ -498,6 +511,7 @@ impl Hub {
         let chat = self.chats.get_mut(chat_id).ok_or(ChatError::NotFound)?;
         chat.sockets.retain(|c| *c != id);
         chat.sockets.push(id);
+        chat.orphan_since = None;
         let (status, agent) = match &chat.phase {
             Phase::Queued => ("queued", None),
             Phase::Active { agent } => ("active", Some(agent.clone())),
@@ -632,6 +646,9 @@ impl Hub {
             Who::Customer { chat } => {
                 if let Some(c) = self.chats.get_mut(&chat) {
                     c.sockets.retain(|s| *s != id);
+                    if c.sockets.is_empty() {
+                        c.orphan_since = Some(Instant::now());
+                    }
                 }
             }
             Who::Agent { agent, .. } => {
@@ -796,6 +813,26 @@ impl Hub {
                     );
                 }
             }
+        }
+    }
+
+    /// Ends the chats whose customer has been gone longer than the grace of their phase.
+    fn sweep(&mut self, now: Instant) {
+        let gone: Vec<String> = self
+            .chats
+            .iter()
+            .filter(|(_, c)| {
+                let grace = match c.phase {
+                    Phase::Queued => QUEUED_ORPHAN_GRACE,
+                    Phase::Active { .. } => ACTIVE_ORPHAN_GRACE,
+                };
+                c.orphan_since
+                    .is_some_and(|since| now.saturating_duration_since(since) > grace)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in gone {
+            self.end_chat(&id, "customer_left");
         }
     }
 
@@ -1112,6 +1149,68 @@ impl api::ChatControl for ChatsApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hub() -> (Hub, mpsc::Receiver<AcdCmd>, mpsc::Receiver<store::ChatWrite>) {
+        let (acd_tx, acd_rx) = mpsc::channel(64);
+        let (writes, writes_rx) = mpsc::channel(64);
+        let (me, _) = mpsc::channel(64);
+        let hub = Hub {
+            acd: AcdHandle::for_test(acd_tx),
+            writes,
+            node_id: "node-1".into(),
+            queues: ["support".to_owned()].into(),
+            chats: HashMap::new(),
+            per_source: HashMap::new(),
+            sessions: HashMap::new(),
+            agents: HashMap::new(),
+            conns: HashMap::new(),
+            next_conn: 1,
+            me,
+        };
+        (hub, acd_rx, writes_rx)
+    }
+
+    fn request() -> OpenChat {
+        serde_json::from_value(json!({"queue": "support", "name": "Dana"})).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_chat_whose_customer_went_away_ends_after_the_grace_and_only_then() {
+        let (mut hub, mut acd, mut writes) = hub();
+        let ip: IpAddr = [192, 0, 2, 1].into();
+        let t0 = Instant::now();
+        let never = hub.open(t0, request(), ip).unwrap();
+        let kept = hub.open(t0, request(), ip).unwrap();
+        let _socket = hub.attach_customer(&kept.id, &kept.token).unwrap();
+        // At the grace the customer who never connected still has the chat; one second more and not.
+        hub.sweep(t0 + QUEUED_ORPHAN_GRACE);
+        assert!(hub.chats.contains_key(&never.id));
+        hub.sweep(t0 + QUEUED_ORPHAN_GRACE + Duration::from_secs(1));
+        assert!(!hub.chats.contains_key(&never.id), "ended");
+        assert!(
+            hub.chats.contains_key(&kept.id),
+            "a connected customer keeps the chat"
+        );
+        let mut ended_in_queue = false;
+        while let Ok(cmd) = acd.try_recv() {
+            ended_in_queue |= matches!(&cmd, AcdCmd::ChatEnd { chat } if *chat == never.id);
+        }
+        assert!(ended_in_queue, "the queue let the chat go");
+        let mut recorded = false;
+        while let Ok(w) = writes.try_recv() {
+            recorded |= matches!(&w, store::ChatWrite::Ended { id, reason, .. } if *id == never.id && reason == "customer_left");
+        }
+        assert!(recorded, "the store says why");
+        // The connected customer's socket closes: the grace counts from then.
+        let socket = hub.chats[&kept.id].sockets[0];
+        hub.drop_conn(socket);
+        let closed = Instant::now();
+        hub.sweep(closed + QUEUED_ORPHAN_GRACE - Duration::from_secs(1));
+        assert!(hub.chats.contains_key(&kept.id));
+        hub.sweep(closed + QUEUED_ORPHAN_GRACE + Duration::from_secs(1));
+        assert!(!hub.chats.contains_key(&kept.id));
+        assert!(hub.per_source.is_empty(), "the address's count went back to zero");
+    }
 
     #[test]
     fn a_sender_gets_its_burst_then_one_message_per_second() {
