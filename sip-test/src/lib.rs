@@ -16,6 +16,7 @@
 pub mod agent;
 pub mod audio;
 pub mod baresip;
+pub mod browser;
 pub mod capture;
 pub mod engine;
 pub mod http;

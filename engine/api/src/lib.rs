@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | GET | `/healthz` | 200 when the engine and its database answer, 503 otherwise |
 //! | GET | `/metrics` | Prometheus text exposition |
+//! | GET | `/workstation/` | the agent workstation (static page, embedded) |
 //! | GET | `/api/v1/openapi.json` | the OpenAPI document (no token needed) |
 //! | GET | `/api/v1/calls?limit=N&before=ID` | call records, newest first (`limit` 1–1000, default 50) |
 //! | GET | `/api/v1/calls/{id}` | one call record |
@@ -37,6 +38,7 @@ mod chats;
 mod error;
 mod flows;
 mod recordings;
+mod workstation;
 
 use std::sync::Arc;
 
@@ -133,6 +135,10 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/workstation", get(workstation::redirect))
+        .route("/workstation/", get(workstation::index))
+        .route("/workstation/app.js", get(workstation::app_js))
+        .route("/workstation/app.css", get(workstation::app_css))
         .nest("/api/v1", v1)
         .fallback(|| async { ApiError::NotFound })
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES))

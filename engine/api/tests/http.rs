@@ -538,3 +538,25 @@ async fn recordings_are_listed_described_and_downloaded_behind_the_token() {
     let (status, _, _) = get(&app, &format!("/api/v1/recordings/{call}/audio"), Some("s3cret")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_workstation_is_served_without_a_token() {
+    let (app, _) = app().await;
+    let (status, headers, body) = get(&app, "/workstation/", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    let page = String::from_utf8(body).unwrap();
+    assert!(page.contains("<title>Hotline workstation</title>"));
+    for (path, kind) in [
+        ("/workstation/app.js", "text/javascript; charset=utf-8"),
+        ("/workstation/app.css", "text/css; charset=utf-8"),
+    ] {
+        let (status, headers, body) = get(&app, path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(headers[header::CONTENT_TYPE], kind, "{path}");
+        assert!(!body.is_empty());
+    }
+    let (status, headers, _) = get(&app, "/workstation", None).await;
+    assert_eq!(status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(headers[header::LOCATION], "/workstation/");
+}

@@ -1,0 +1,369 @@
+// The Hotline agent workstation: log in, set a status, take chat offers and answer chats over the agent
+// WebSocket (the protocol is in docs/chat.md). No framework: the page is small and must stay fast all day.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const state = {
+  token: sessionStorage.getItem("hotline.token"),
+  agent: sessionStorage.getItem("hotline.agent"),
+  ws: null,
+  status: "offline",
+  statusSince: Date.now(),
+  chats: new Map(), // chat id -> { customer, queue, unread, ended }
+  active: null,
+  retry: 0,
+  closing: false,
+};
+
+function banner(text, kind) {
+  const b = $("#banner");
+  if (!text) {
+    b.hidden = true;
+    b.textContent = "";
+    return;
+  }
+  b.hidden = false;
+  b.dataset.kind = kind || "info";
+  b.textContent = text;
+}
+
+function showLogin(message) {
+  $("#main").hidden = true;
+  $("#login").hidden = false;
+  $("#login-error").textContent = message || "";
+}
+
+function showMain() {
+  $("#login").hidden = true;
+  $("#main").hidden = false;
+  $("#agent-name").textContent = state.agent;
+}
+
+async function login(event) {
+  event.preventDefault();
+  const agent = $("#login-agent").value.trim();
+  const password = $("#login-password").value;
+  $("#login-error").textContent = "";
+  let resp;
+  try {
+    resp = await fetch("/api/v1/agent/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ agent, password }),
+    });
+  } catch (e) {
+    showLogin("The engine cannot be reached. Check your network and try again.");
+    return;
+  }
+  if (resp.status === 401) {
+    showLogin("Wrong agent or password.");
+    return;
+  }
+  if (resp.status === 429) {
+    showLogin("Too many failed logins from this computer. Wait ten minutes, or ask a supervisor.");
+    return;
+  }
+  if (!resp.ok) {
+    showLogin(`Login failed (HTTP ${resp.status}). Try again in a moment.`);
+    return;
+  }
+  const session = await resp.json();
+  state.token = session.token;
+  state.agent = session.agent;
+  sessionStorage.setItem("hotline.token", state.token);
+  sessionStorage.setItem("hotline.agent", state.agent);
+  $("#login-password").value = "";
+  showMain();
+  connect();
+}
+
+function connect() {
+  state.closing = false;
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${scheme}//${location.host}/api/v1/agent/ws?token=${encodeURIComponent(state.token)}`);
+  state.ws = ws;
+  let opened = false;
+  ws.onopen = () => {
+    opened = true;
+    state.retry = 0;
+    banner(null);
+  };
+  ws.onmessage = (ev) => {
+    let frame;
+    try {
+      frame = JSON.parse(ev.data);
+    } catch (e) {
+      return;
+    }
+    onFrame(frame);
+  };
+  ws.onclose = () => {
+    if (state.closing) return;
+    if (!opened) {
+      // The engine refused the socket: most likely the session is gone (expired, logged out, restarted).
+      expired();
+      return;
+    }
+    state.retry = Math.min(state.retry + 1, 5);
+    const wait = 1000 * state.retry;
+    banner(`Connection to the engine lost. Reconnecting in ${wait / 1000} s… Your chats are kept.`, "error");
+    setTimeout(connect, wait);
+  };
+}
+
+function expired() {
+  sessionStorage.removeItem("hotline.token");
+  state.token = null;
+  showLogin("Your session has ended. Log in again.");
+}
+
+function send(frame) {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+    state.ws.send(JSON.stringify(frame));
+    return true;
+  }
+  banner("Not connected: the message was not sent. Wait for the connection to come back.", "error");
+  return false;
+}
+
+function onFrame(f) {
+  switch (f.type) {
+    case "welcome":
+      for (const c of f.chats || []) openChat(c.chat, c.customer, c.queue, c.messages || []);
+      $("#offers").textContent = "";
+      for (const o of f.offers || []) showOffer(o);
+      break;
+    case "status":
+      setStatus(f.status);
+      break;
+    case "state":
+      $("#agent-state").textContent = STATE_NAMES[f.state] || f.state;
+      if (f.status !== state.status) setStatus(f.status);
+      if (f.reason && f.reason.startsWith("MaxNoAnswer")) {
+        banner("You missed several offers in a row and were set to break. Choose Idle when you are back.");
+      }
+      break;
+    case "chat_offered":
+      showOffer(f);
+      break;
+    case "offer_withdrawn":
+      removeOffer(f.offer);
+      break;
+    case "chat_started":
+      removeOfferOfChat(f.chat);
+      openChat(f.chat, f.customer, f.queue, f.messages || []);
+      select(f.chat);
+      break;
+    case "message":
+      addMessage(f.chat, f);
+      break;
+    case "ended":
+      removeOfferOfChat(f.chat);
+      endChat(f.chat, f.reason);
+      break;
+    case "error":
+      if (f.code === "session_expired") {
+        state.closing = true;
+        expired();
+      } else {
+        banner(errorText(f), "error");
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+const STATE_NAMES = {
+  waiting: "waiting",
+  offered: "ringing",
+  in_call: "in a call or chat",
+  wrap_up: "wrap-up",
+};
+
+function errorText(f) {
+  switch (f.code) {
+    case "rate_limited":
+      return "You are sending messages too fast; wait a moment.";
+    case "too_large":
+      return "That message is too long (at most 4096 bytes).";
+    case "offer_gone":
+      return "That offer is no longer open.";
+    default:
+      return f.message || f.code;
+  }
+}
+
+function setStatus(status) {
+  if (status !== state.status) {
+    state.status = status;
+    state.statusSince = Date.now();
+  }
+  for (const b of document.querySelectorAll("#status button")) {
+    b.setAttribute("aria-pressed", String(b.dataset.status === status));
+  }
+  tick();
+}
+
+function tick() {
+  const s = Math.floor((Date.now() - state.statusSince) / 1000);
+  const mm = String(Math.floor(s / 60)).padStart(2, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  $("#status-timer").textContent = `${mm}:${ss}`;
+}
+
+function customerName(c) {
+  if (!c) return "Customer";
+  return c.name || c.number || c.customer_id || "Customer";
+}
+
+function showOffer(o) {
+  removeOffer(o.offer);
+  const div = document.createElement("div");
+  div.className = "offer";
+  div.dataset.offer = o.offer;
+  div.dataset.chat = o.chat;
+  const who = document.createElement("strong");
+  who.className = "offer-customer";
+  who.textContent = `${customerName(o.customer)} (${o.queue})`;
+  const preview = document.createElement("span");
+  preview.className = "offer-preview";
+  preview.textContent = o.preview || "";
+  const accept = document.createElement("button");
+  accept.className = "offer-accept";
+  accept.textContent = "Accept";
+  accept.onclick = () => send({ type: "accept", offer: Number(o.offer) });
+  const decline = document.createElement("button");
+  decline.className = "offer-decline";
+  decline.textContent = "Decline";
+  decline.onclick = () => {
+    send({ type: "decline", offer: Number(o.offer) });
+    removeOffer(o.offer);
+  };
+  div.append(who, preview, accept, decline);
+  $("#offers").append(div);
+}
+
+function removeOffer(offer) {
+  const el = document.querySelector(`.offer[data-offer="${offer}"]`);
+  if (el) el.remove();
+}
+
+function removeOfferOfChat(chat) {
+  for (const el of document.querySelectorAll(`.offer[data-chat="${chat}"]`)) el.remove();
+}
+
+function openChat(id, customer, queue, messages) {
+  if (!state.chats.has(id)) {
+    state.chats.set(id, { customer, queue, unread: 0, ended: false, seen: new Set() });
+    const tab = document.createElement("button");
+    tab.className = "chat-tab";
+    tab.type = "button";
+    tab.dataset.chat = id;
+    tab.setAttribute("role", "tab");
+    const name = document.createElement("span");
+    name.textContent = customerName(customer);
+    const unread = document.createElement("span");
+    unread.className = "unread";
+    unread.hidden = true;
+    unread.textContent = "0";
+    tab.append(name, unread);
+    tab.onclick = () => select(id);
+    $("#chat-tabs").append(tab);
+    const log = document.createElement("div");
+    log.className = "chat-log";
+    log.dataset.chat = id;
+    log.hidden = true;
+    $("#chat-logs").append(log);
+  }
+  for (const m of messages) addMessage(id, m, true);
+}
+
+function addMessage(id, m, history) {
+  const chat = state.chats.get(id);
+  if (!chat || chat.seen.has(m.seq)) return;
+  chat.seen.add(m.seq);
+  const log = document.querySelector(`.chat-log[data-chat="${id}"]`);
+  const div = document.createElement("div");
+  div.className = "msg";
+  div.dataset.from = m.from;
+  div.dataset.seq = m.seq;
+  div.textContent = m.text;
+  log.append(div);
+  log.scrollTop = log.scrollHeight;
+  if (!history && id !== state.active && m.from === "customer") {
+    chat.unread += 1;
+    renderUnread(id);
+  }
+}
+
+function renderUnread(id) {
+  const chat = state.chats.get(id);
+  const badge = document.querySelector(`.chat-tab[data-chat="${id}"] .unread`);
+  if (!chat || !badge) return;
+  badge.textContent = String(chat.unread);
+  badge.hidden = chat.unread === 0;
+}
+
+function select(id) {
+  state.active = id;
+  for (const tab of document.querySelectorAll(".chat-tab")) {
+    tab.setAttribute("aria-selected", String(tab.dataset.chat === id));
+  }
+  for (const log of document.querySelectorAll(".chat-log")) log.hidden = log.dataset.chat !== id;
+  const chat = state.chats.get(id);
+  if (chat) {
+    chat.unread = 0;
+    renderUnread(id);
+  }
+  $("#chat-empty").hidden = true;
+  $("#chat-form").hidden = !chat || chat.ended;
+  $("#chat-input").focus();
+}
+
+function endChat(id, reason) {
+  const chat = state.chats.get(id);
+  if (!chat) return;
+  chat.ended = true;
+  const log = document.querySelector(`.chat-log[data-chat="${id}"]`);
+  const div = document.createElement("div");
+  div.className = "msg ended";
+  div.textContent = `Chat ended (${reason}).`;
+  log.append(div);
+  if (id === state.active) $("#chat-form").hidden = true;
+}
+
+$("#login-form").addEventListener("submit", login);
+for (const b of document.querySelectorAll("#status button")) {
+  b.addEventListener("click", () => send({ type: "status", status: b.dataset.status }));
+}
+$("#chat-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const input = $("#chat-input");
+  const text = input.value.trim();
+  if (!text || !state.active) return;
+  if (send({ type: "message", chat: state.active, text })) input.value = "";
+});
+$("#chat-end").addEventListener("click", () => {
+  if (state.active) send({ type: "end", chat: state.active });
+});
+$("#logout").addEventListener("click", async () => {
+  state.closing = true;
+  try {
+    await fetch("/api/v1/agent/logout", { method: "POST", headers: { Authorization: `Bearer ${state.token}` } });
+  } catch (e) {
+    // Logged out locally either way.
+  }
+  if (state.ws) state.ws.close();
+  sessionStorage.removeItem("hotline.token");
+  state.token = null;
+  showLogin("Logged out.");
+});
+setInterval(tick, 1000);
+
+if (state.token) {
+  showMain();
+  connect();
+} else {
+  showLogin();
+}

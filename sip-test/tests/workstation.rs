@@ -1,0 +1,135 @@
+//! The agent workstation (`/workstation/`) in headless Chromium: the agent logs in (a wrong password is
+//! refused with a plain message), goes idle, takes a chat offered from the support queue, and talks with the
+//! customer, whose side is a WebSocket here; a second chat's arrival leaves the first one's unread count on
+//! its tab; a break stops offers; ending and logging out work. Screenshots go to the engine's data dir, or
+//! to `HOTLINE_SCREENSHOTS` when set (that is how `docs/images/` is refreshed).
+#![allow(clippy::unwrap_used)] // tests
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hotline_sip_test::browser::Browser;
+use hotline_sip_test::engine::{Engine, Options};
+use hotline_sip_test::ws::Ws;
+use hotline_sip_test::{agent, http};
+use serde_json::{Value, json};
+
+const T: Duration = Duration::from_secs(10);
+const PASSWORD: &str = "workstation-1";
+
+fn open_chat(engine: &Engine, body: Value) -> (String, Ws) {
+    let (status, text) = http::post_json(
+        engine.http_port,
+        "/api/v1/chats",
+        body.to_string().as_bytes(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{text}");
+    let opened: Value = serde_json::from_str(&text).unwrap();
+    let mut ws = Ws::connect(engine.http_port, opened["ws"].as_str().unwrap()).unwrap();
+    ws.expect("welcome", T);
+    (opened["id"].as_str().unwrap().to_owned(), ws)
+}
+
+fn support(engine: &Engine) -> Value {
+    let (status, text) = engine.api_get("/api/v1/queues");
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str::<Value>(&text).unwrap()["support"].clone()
+}
+
+#[test]
+fn an_agent_takes_chats_in_the_browser_workstation() {
+    let Some(mut b) = Browser::launch() else {
+        return;
+    };
+    let engine = Engine::start(Options::default());
+    let shots = std::env::var_os("HOTLINE_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| engine.data_dir.clone());
+    agent::create(
+        engine.http_port,
+        json!({"id": "alice", "name": "Alice", "password": PASSWORD, "queues": ["support"], "max_chats": 3})
+            .to_string()
+            .as_bytes(),
+    );
+    let base = format!("http://127.0.0.1:{}", engine.http_port);
+    b.goto(&format!("{base}/workstation/"));
+
+    // Logging in: a wrong password says so; the right one opens the workstation.
+    b.fill("#login-agent", "alice");
+    b.fill("#login-password", "not-the-password");
+    b.click("#login-submit");
+    b.wait_text("#login-error", "Wrong agent or password");
+    b.fill("#login-password", PASSWORD);
+    b.click("#login-submit");
+    b.wait("#main");
+    assert_eq!(b.text("#agent-name"), "alice");
+    b.click("button[data-status=idle]");
+    b.wait("button[data-status=idle][aria-pressed=true]");
+    b.screenshot(&shots.join("workstation-idle.png"));
+
+    // A customer opens a chat in support: the offer shows the first words; the agent accepts.
+    let (first, mut dana) = open_chat(
+        &engine,
+        json!({"queue": "support", "name": "Dana", "number": "+15550001111", "text": "My card is blocked"}),
+    );
+    b.wait_text(".offer .offer-preview", "My card is blocked");
+    b.screenshot(&shots.join("workstation-offer.png"));
+    b.click(".offer .offer-accept");
+    assert_eq!(dana.expect("agent_joined", T)["agent"], "alice");
+    b.wait_text(".chat-log .msg[data-from=customer]", "My card is blocked");
+    assert_eq!(b.count(".offer"), 0, "the accepted offer is gone");
+
+    // Messages both ways.
+    b.fill("#chat-input", "Let me check that for you.");
+    b.click("#chat-send");
+    let heard = dana.expect("message", T);
+    assert_eq!(
+        (heard["from"].as_str(), heard["text"].as_str()),
+        (Some("agent"), Some("Let me check that for you."))
+    );
+    dana.send(&json!({"type": "message", "text": "Thank you"}));
+    b.wait_text(".chat-log .msg[data-from=customer]", "Thank you");
+
+    // A second chat: taking it moves the view there, and the first chat's new message shows as unread.
+    let (second, mut erik) = open_chat(
+        &engine,
+        json!({"queue": "support", "name": "Erik", "text": "Hello?"}),
+    );
+    b.wait_text(".offer .offer-preview", "Hello?");
+    b.click(".offer .offer-accept");
+    erik.expect("agent_joined", T);
+    b.wait(&format!(".chat-tab[data-chat='{second}'][aria-selected=true]"));
+    dana.send(&json!({"type": "message", "text": "Are you still there?"}));
+    b.wait_text(&format!(".chat-tab[data-chat='{first}'] .unread"), "1");
+    b.screenshot(&shots.join("workstation-chats.png"));
+    b.click(&format!(".chat-tab[data-chat='{first}']"));
+    b.wait_text(".chat-log .msg[data-from=customer]", "Are you still there?");
+    assert_eq!(
+        b.attr(&format!(".chat-tab[data-chat='{first}'] .unread"), "hidden"),
+        Some(String::new()),
+        "reading the chat clears its unread count"
+    );
+
+    // A break stops offers: a new chat waits, nobody is offered it.
+    b.click("button[data-status=break]");
+    b.wait("button[data-status=break][aria-pressed=true]");
+    let (_third, _fay) = open_chat(&engine, json!({"queue": "support", "name": "Fay", "text": "Hi"}));
+    let q = support(&engine);
+    assert_eq!(
+        (q["waiting"].as_u64(), q["offering"].as_u64()),
+        (Some(1), Some(0)),
+        "{q}"
+    );
+    assert_eq!(q["agents_away"], 1, "{q}");
+    assert_eq!(b.count(".offer"), 0);
+
+    // The agent ends the first chat; the customer is told. Then logs out.
+    b.click("#chat-end");
+    let ended = dana.expect("ended", T);
+    assert_eq!(ended["reason"], "agent_ended");
+    b.wait_text(".chat-log .msg.ended", "agent_ended");
+    b.click("#logout");
+    b.wait_text("#login-error", "Logged out");
+}
