@@ -1,7 +1,7 @@
 //! The agent workstation (`/workstation/`) in headless Chromium: the agent logs in (a wrong password is
 //! refused with a plain message), goes idle, takes a chat offered from the support queue, and talks with the
 //! customer, whose side is a WebSocket here; a second chat's arrival leaves the first one's unread count on
-//! its tab; a break stops offers; ending and logging out work. Screenshots go to the engine's data dir, or
+//! its tab; a break stops offers; a reload keeps the session, chats and status; ending and logging out work. Screenshots go to the engine's data dir, or
 //! to `HOTLINE_SCREENSHOTS` when set (that is how `docs/images/` is refreshed).
 #![allow(clippy::unwrap_used)] // tests
 
@@ -115,6 +115,12 @@ fn an_agent_takes_chats_in_the_browser_workstation() {
     // A break stops offers: a new chat waits, nobody is offered it.
     b.click("button[data-status=break]");
     b.wait("button[data-status=break][aria-pressed=true]");
+    // Reloading the page keeps the session, the chats and the status.
+    b.goto(&format!("{base}/workstation/"));
+    b.wait("button[data-status=break][aria-pressed=true]");
+    b.wait(&format!(".chat-tab[data-chat='{first}']"));
+    b.click(&format!(".chat-tab[data-chat='{first}']"));
+    b.wait_text(".chat-log .msg[data-from=customer]", "Are you still there?");
     let (_third, _fay) = open_chat(&engine, json!({"queue": "support", "name": "Fay", "text": "Hi"}));
     let q = support(&engine);
     assert_eq!(

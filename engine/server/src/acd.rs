@@ -38,6 +38,11 @@ pub(crate) enum AcdCmd {
         reply: oneshot::Sender<Result<(), String>>,
     },
     Agents(Vec<store::Agent>),
+    /// An agent's status and state now (None: no such agent).
+    AgentNow {
+        agent: String,
+        reply: oneshot::Sender<Option<(AgentStatus, queue::AgentState)>>,
+    },
     /// Where chat contacts' events go (the chat hub registers itself once at start).
     ChatHub(mpsc::Sender<crate::chats::ChatEvent>),
     /// A chat joins a queue.
@@ -110,6 +115,17 @@ impl AcdHandle {
     /// Queues a command without waiting; false when the ACD is saturated or gone.
     pub(crate) fn send(&self, cmd: AcdCmd) -> bool {
         self.tx.try_send(cmd).is_ok()
+    }
+
+    /// An agent's status and state, as the queues see them now.
+    pub(crate) async fn agent_now(&self, agent: &str) -> Option<(AgentStatus, queue::AgentState)> {
+        let (reply, rx) = oneshot::channel();
+        let cmd = AcdCmd::AgentNow {
+            agent: agent.to_owned(),
+            reply,
+        };
+        self.tx.send(cmd).await.ok()?;
+        rx.await.ok().flatten()
     }
 
     pub(crate) async fn set_status(&self, agent: &str, status: AgentStatus) -> Result<(), String> {
@@ -472,6 +488,9 @@ impl Service {
                     }
                 }
             },
+            AcdCmd::AgentNow { agent, reply } => {
+                let _ = reply.send(self.acd.agent(&AgentId(agent)).ok());
+            }
             AcdCmd::SetStatus { agent, status, reply } => {
                 let result = self
                     .acd

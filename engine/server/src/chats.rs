@@ -610,6 +610,21 @@ impl Hub {
             .collect();
         let welcome = json!({"type": "welcome", "agent": agent, "chats": chats, "offers": offers});
         self.send(id, &welcome);
+        // Then where the agent stands now, so a reloaded page shows it (a `state` frame like any other).
+        if let Some(tx) = self.conns.get(&id).map(|c| c.tx.clone()) {
+            let acd = self.acd.clone();
+            tokio::spawn(async move {
+                if let Some((status, state)) = acd.agent_now(&agent).await {
+                    let frame = json!({
+                        "type": "state",
+                        "status": status_name(status),
+                        "state": state_name(state),
+                        "reason": "Current",
+                    });
+                    let _ = tx.try_send(frame.to_string());
+                }
+            });
+        }
         Ok(conn)
     }
 
