@@ -286,8 +286,12 @@ fn chat_and_agent_sockets_refuse_what_they_must() {
     let token = session["token"].as_str().unwrap();
     let mut ws = Ws::connect(engine.http_port, &format!("/api/v1/agent/ws?token={token}")).unwrap();
     ws.expect("welcome", T);
+    let (status, text) = http::get(engine.http_port, "/api/v1/agent/session", Some(token)).unwrap();
+    assert_eq!(status, 200, "a live session: {text}");
     let (status, text) = http::post(engine.http_port, "/api/v1/agent/logout", b"", Some(token)).unwrap();
     assert_eq!(status, 204, "{text}");
+    let (status, _) = http::get(engine.http_port, "/api/v1/agent/session", Some(token)).unwrap();
+    assert_eq!(status, 401, "a session that ended");
     assert!(ws.closes_within(T), "the agent socket stays open after logout");
     match Ws::connect(engine.http_port, &format!("/api/v1/agent/ws?token={token}")) {
         Err(ConnectError::Status(401)) => {}

@@ -20,6 +20,10 @@ use crate::{ApiError, ApiState};
 /// The largest WebSocket message a client may send (bytes). A chat message's text is limited further by the
 /// engine; this bounds what is read at all.
 pub const MAX_WS_MESSAGE: usize = 16 * 1024;
+/// The server pings every socket this often; a socket that sent nothing (not even a pong) for
+/// `WS_IDLE_LIMIT` is closed, so a client that vanished without closing frees its place.
+pub const WS_PING_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+pub const WS_IDLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(75);
 /// Most characters of a customer's name or id given when a chat opens.
 pub const MAX_CUSTOMER_FIELD: usize = 128;
 
@@ -118,6 +122,8 @@ pub trait ChatControl: Send + Sync + 'static {
     fn logout(&self, token: String) -> BoxFuture<Result<(), ChatError>>;
     /// Attaches an agent's WebSocket to their session.
     fn attach_agent(&self, token: String) -> BoxFuture<Result<WsConn, ChatError>>;
+    /// The session a token names, if it is still valid.
+    fn session(&self, token: String) -> BoxFuture<Result<AgentSession, ChatError>>;
 }
 
 fn chats(state: &ApiState) -> Result<&dyn ChatControl, ApiError> {
@@ -195,19 +201,32 @@ pub(crate) async fn login(
     ))
 }
 
+fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+        .ok_or(ApiError::Unauthorized)
+}
+
 /// `POST /api/v1/agent/logout` with the session token as bearer.
 pub(crate) async fn logout(
     State(state): State<ApiState>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned())
-        .ok_or(ApiError::Unauthorized)?;
-    chats(&state)?.logout(token).await?;
+    chats(&state)?.logout(bearer(&headers)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/agent/session` with the session token as bearer: 200 while it is valid, 401 once it is not
+/// (the workstation asks when its socket cannot reconnect, to tell a network failure from an ended session).
+pub(crate) async fn session(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Json<AgentSession>, ApiError> {
+    Ok(Json(chats(&state)?.session(bearer(&headers)?).await?))
 }
 
 /// `GET /api/v1/agent/ws?token=…`: the agent's socket (a browser cannot set headers on a WebSocket).
@@ -241,8 +260,19 @@ async fn pump(mut socket: WebSocket, conn: WsConn) {
         mut outgoing,
         incoming,
     } = conn;
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + WS_PING_EVERY, WS_PING_EVERY);
+    let mut heard = tokio::time::Instant::now();
     loop {
         tokio::select! {
+            _ = ping.tick() => {
+                if heard.elapsed() > WS_IDLE_LIMIT {
+                    let _ = socket.send(Message::Close(None)).await;
+                    break;
+                }
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    break;
+                }
+            }
             out = outgoing.recv() => match out {
                 Some(text) => {
                     if socket.send(Message::Text(text.into())).await.is_err() {
@@ -255,21 +285,26 @@ async fn pump(mut socket: WebSocket, conn: WsConn) {
                     break;
                 }
             },
-            msg = socket.recv() => match msg {
-                Some(Ok(Message::Text(text))) => {
-                    if incoming.send(text.to_string()).await.is_err() {
-                        break;
-                    }
+            msg = socket.recv() => {
+                if matches!(msg, Some(Ok(_))) {
+                    heard = tokio::time::Instant::now();
                 }
-                Some(Ok(Message::Binary(_))) => {
-                    let err = serde_json::json!({"type": "error", "code": "bad_frame", "message": "send JSON text frames"});
-                    if socket.send(Message::Text(err.to_string().into())).await.is_err() {
-                        break;
+                match msg {
+                    Some(Ok(Message::Text(text))) => {
+                        if incoming.send(text.to_string()).await.is_err() {
+                            break;
+                        }
                     }
+                    Some(Ok(Message::Binary(_))) => {
+                        let err = serde_json::json!({"type": "error", "code": "bad_frame", "message": "send JSON text frames"});
+                        if socket.send(Message::Text(err.to_string().into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                 }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
-            },
+            }
         }
     }
 }

@@ -23,6 +23,7 @@
 //! | GET | `/api/v1/timeline?number=N&customer_id=C` | one customer's calls and chats, newest first |
 //! | POST | `/api/v1/agent/login` | an agent's session token (agent id and password) |
 //! | POST | `/api/v1/agent/logout` | ends the session (bearer: the session token) |
+//! | GET | `/api/v1/agent/session` | whether a session is still valid (bearer: the session token) |
 //! | GET | `/api/v1/agent/ws?token=T` | the agent's WebSocket: status, offers, chat messages |
 //! | GET | `/api/v1/flows` | active flows and files refused at the last load |
 //! | POST | `/api/v1/flows/reload` | re-read the flows folder; valid changed flows become active |
@@ -54,7 +55,7 @@ pub use agents::{
 };
 pub use chats::{
     AgentSession, BoxFuture, ChatControl, ChatError, MAX_CUSTOMER_FIELD, MAX_WS_MESSAGE, OpenChat,
-    OpenedChat, WsConn,
+    OpenedChat, WS_IDLE_LIMIT, WS_PING_EVERY, WsConn,
 };
 pub use error::ApiError;
 pub use flows::{DiagnosticView, FlowControl, FlowInfo, MAX_FLOW_BODY, RefusedFlow, ReloadReport};
@@ -130,6 +131,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/chats/{id}/ws", get(chats::customer_ws))
         .route("/agent/login", post(chats::login))
         .route("/agent/logout", post(chats::logout))
+        .route("/agent/session", get(chats::session))
         .route("/agent/ws", get(chats::agent_ws))
         .merge(protected);
     Router::new()
@@ -226,6 +228,7 @@ mod tests {
             ("/api/v1/timeline", "get"),
             ("/api/v1/agent/login", "post"),
             ("/api/v1/agent/logout", "post"),
+            ("/api/v1/agent/session", "get"),
             ("/api/v1/agent/ws", "get"),
             ("/api/v1/flows", "get"),
             ("/api/v1/flows/reload", "post"),

@@ -1073,8 +1073,6 @@ impl CallSession {
         });
     }
 
-    /// The queue gave the call back without an agent (its max wait, overflow, no agents): the flow goes on
-    /// with the enqueue node's `on_left`.
     /// The queue announces the caller's place (1 = next) and the estimated wait: the hold music pauses for
     /// the announcement and starts again after it.
     pub fn announce_position(&mut self, _now: Instant, position: usize, estimated_wait: Option<Duration>) {
@@ -1093,6 +1091,8 @@ impl CallSession {
         }
     }
 
+    /// The queue gave the call back without an agent (its max wait, overflow, no agents): the flow goes on
+    /// with the enqueue node's `on_left`.
     pub fn handle_queue_left(&mut self, now: Instant, reason: &str) {
         if let Some(w) = self.waiting.take() {
             self.out.push_back(Output::Media(MediaCommand::StopPlay));

@@ -117,6 +117,16 @@ impl AcdHandle {
         self.tx.try_send(cmd).is_ok()
     }
 
+    /// Queues a command without waiting, handing it back when the queue is full.
+    pub(crate) fn try_send(&self, cmd: AcdCmd) -> Result<(), mpsc::error::TrySendError<AcdCmd>> {
+        self.tx.try_send(cmd)
+    }
+
+    /// Queues a command, waiting for room (false once the service has stopped).
+    pub(crate) async fn send_wait(&self, cmd: AcdCmd) -> bool {
+        self.tx.send(cmd).await.is_ok()
+    }
+
     /// An agent's status and state, as the queues see them now.
     pub(crate) async fn agent_now(&self, agent: &str) -> Option<(AgentStatus, queue::AgentState)> {
         let (reply, rx) = oneshot::channel();
@@ -242,19 +252,38 @@ pub(crate) const LEASE: Duration = Duration::from_secs(30);
 /// (`store::Store::claim_agent`); an agent another engine holds is declined here, and tried again after the
 /// queue's reject delay. The claim is released when the agent is back to waiting.
 pub(crate) struct Leases {
-    store: store::Store,
-    node_id: String,
+    /// Lease operations, applied in order by one task: a release and the claim that follows it for the
+    /// same agent (a call ends, the next offer comes in the same pass) must reach the database in that
+    /// order, or the claim would be deleted under the engine that holds it.
+    ops: mpsc::Sender<LeaseOp>,
     /// Agents this engine holds.
     held: std::collections::BTreeSet<String>,
     /// Offers waiting for their claim: offer → agent and contact.
     claiming: BTreeMap<u64, (String, ContactId)>,
 }
 
+enum LeaseOp {
+    Claim {
+        offer: u64,
+        agent: String,
+        reply: mpsc::Sender<AcdCmd>,
+    },
+    Release {
+        agent: String,
+    },
+    Renew,
+}
+
+/// Lease operations queued before a claim is refused outright (the offer is declined and retried).
+const LEASE_QUEUE: usize = 4096;
+
 impl Leases {
+    /// Starts the task that applies lease operations in order (call inside the runtime).
     pub(crate) fn new(store: store::Store, node_id: &str) -> Self {
+        let (ops, rx) = mpsc::channel(LEASE_QUEUE);
+        tokio::spawn(apply_leases(store, node_id.to_owned(), rx));
         Self {
-            store,
-            node_id: node_id.to_owned(),
+            ops,
             held: Default::default(),
             claiming: BTreeMap::new(),
         }
@@ -262,44 +291,66 @@ impl Leases {
 
     fn claim(&mut self, offer: u64, agent: String, contact: ContactId, reply: mpsc::Sender<AcdCmd>) {
         self.claiming.insert(offer, (agent.clone(), contact));
-        let (store, node) = (self.store.clone(), self.node_id.clone());
-        tokio::spawn(async move {
-            let now = crate::serve::unix_ms(std::time::SystemTime::now());
-            let until = now + LEASE.as_millis() as i64;
-            let ok = match store.claim_agent(&agent, &node, now, until).await {
-                Ok(ok) => ok,
-                Err(e) => {
-                    tracing::warn!(%agent, error = %e, "cannot claim an agent in the database");
-                    false
-                }
-            };
-            let _ = reply.send(AcdCmd::Claimed { offer, agent, ok }).await;
-        });
+        let op = LeaseOp::Claim {
+            offer,
+            agent: agent.clone(),
+            reply: reply.clone(),
+        };
+        if self.ops.try_send(op).is_err() {
+            tracing::warn!(%agent, "agent claims are saturated: the offer is declined and retried");
+            let _ = reply.try_send(AcdCmd::Claimed {
+                offer,
+                agent,
+                ok: false,
+            });
+        }
     }
 
     fn release(&mut self, agent: &str) {
         if !self.held.remove(agent) || self.claiming.values().any(|(a, _)| a == agent) {
             return;
         }
-        let (store, node, agent) = (self.store.clone(), self.node_id.clone(), agent.to_owned());
-        tokio::spawn(async move {
-            if let Err(e) = store.release_agent(&agent, &node).await {
-                tracing::warn!(%agent, error = %e, "cannot release an agent claim; it runs out by itself");
-            }
-        });
+        let op = LeaseOp::Release {
+            agent: agent.to_owned(),
+        };
+        if self.ops.try_send(op).is_err() {
+            tracing::warn!(%agent, "agent claims are saturated: this claim runs out by itself");
+        }
     }
 
     fn renew(&self) {
-        if self.held.is_empty() {
-            return;
+        if !self.held.is_empty() {
+            let _ = self.ops.try_send(LeaseOp::Renew);
         }
-        let (store, node) = (self.store.clone(), self.node_id.clone());
-        tokio::spawn(async move {
-            let until = crate::serve::unix_ms(std::time::SystemTime::now()) + LEASE.as_millis() as i64;
-            if let Err(e) = store.renew_agent_leases(&node, until).await {
-                tracing::warn!(error = %e, "cannot renew agent claims");
+    }
+}
+
+async fn apply_leases(store: store::Store, node: String, mut rx: mpsc::Receiver<LeaseOp>) {
+    let until = |now: i64| now + LEASE.as_millis() as i64;
+    while let Some(op) = rx.recv().await {
+        let now = crate::serve::unix_ms(std::time::SystemTime::now());
+        match op {
+            LeaseOp::Claim { offer, agent, reply } => {
+                let ok = match store.claim_agent(&agent, &node, now, until(now)).await {
+                    Ok(ok) => ok,
+                    Err(e) => {
+                        tracing::warn!(%agent, error = %e, "cannot claim an agent in the database");
+                        false
+                    }
+                };
+                let _ = reply.send(AcdCmd::Claimed { offer, agent, ok }).await;
             }
-        });
+            LeaseOp::Release { agent } => {
+                if let Err(e) = store.release_agent(&agent, &node).await {
+                    tracing::warn!(%agent, error = %e, "cannot release an agent claim; it runs out by itself");
+                }
+            }
+            LeaseOp::Renew => {
+                if let Err(e) = store.renew_agent_leases(&node, until(now)).await {
+                    tracing::warn!(error = %e, "cannot renew agent claims");
+                }
+            }
+        }
     }
 }
 

@@ -25,8 +25,10 @@ pub(crate) const MAX_CHATS_PER_SOURCE: usize = 20;
 pub(crate) const MAX_TEXT_BYTES: usize = 4096;
 /// Messages in one chat (both sides together).
 pub(crate) const MAX_MESSAGES_PER_CHAT: i64 = 1000;
-/// Messages kept in memory per chat, to show an agent who takes it or a socket that reconnects.
+/// Messages kept in memory per chat, to show an agent who takes it or a socket that reconnects: at most
+/// this many, and at most `RECENT_BYTES` of text (so 10 000 open chats hold at most about 320 MB).
 pub(crate) const RECENT_KEPT: usize = 50;
+pub(crate) const RECENT_BYTES: usize = 32 * 1024;
 /// Messages one side may send in a burst, and how many per second after it.
 pub(crate) const RATE_BURST: f64 = 10.0;
 pub(crate) const RATE_PER_S: f64 = 1.0;
@@ -174,6 +176,10 @@ enum HubCmd {
     AttachAgent {
         token: String,
         reply: oneshot::Sender<Result<WsConn, ChatError>>,
+    },
+    Session {
+        token: String,
+        reply: oneshot::Sender<Result<AgentSession, ChatError>>,
     },
     Frame {
         conn: u64,
@@ -398,6 +404,18 @@ impl Hub {
             HubCmd::AttachAgent { token, reply } => {
                 let _ = reply.send(self.attach_agent(now, &token));
             }
+            HubCmd::Session { token, reply } => {
+                let valid = self
+                    .sessions
+                    .get(&token)
+                    .filter(|s| s.expires > now)
+                    .map(|s| AgentSession {
+                        agent: s.agent.clone(),
+                        expires_in_s: s.expires.saturating_duration_since(now).as_secs(),
+                        token: token.clone(),
+                    });
+                let _ = reply.send(valid.ok_or(ChatError::Unauthorized));
+            }
             HubCmd::Frame { conn, text } => self.on_frame(now, conn, &text),
             HubCmd::Closed { conn } => self.drop_conn(conn),
         }
@@ -430,6 +448,8 @@ impl Hub {
         if self.chats.len() >= MAX_OPEN_CHATS {
             return Err(ChatError::TooMany("too many chats are open; try again later"));
         }
+        // Counted per IPv4 address or IPv6 /64, as login bans are: one host has a whole /64.
+        let source = sip_auth::source_key(source);
         let from_source = self.per_source.get(&source).copied().unwrap_or(0);
         if from_source >= MAX_CHATS_PER_SOURCE {
             return Err(ChatError::TooMany("too many chats are open from this address"));
@@ -562,7 +582,11 @@ impl Hub {
         for id in closing {
             self.drop_conn(id);
         }
-        let still_in = self.sessions.values().any(|s| s.agent == session.agent);
+        let now = Instant::now();
+        let still_in = self
+            .sessions
+            .values()
+            .any(|s| s.agent == session.agent && s.expires > now);
         if !still_in {
             let acd = self.acd.clone();
             let agent = session.agent.clone();
@@ -772,7 +796,9 @@ impl Hub {
                     .get(agent)
                     .is_some_and(|a| a.offers.contains_key(&offer));
                 if !pending {
-                    self.send(conn, &error("offer_gone", "this offer is no longer open"));
+                    let mut frame = error("offer_gone", "this offer is no longer open");
+                    frame["offer"] = json!(offer);
+                    self.send(conn, &frame);
                     return;
                 }
                 let cmd = AcdCmd::ChatAccept {
@@ -833,6 +859,7 @@ impl Hub {
 
     /// Ends the chats whose customer has been gone longer than the grace of their phase.
     fn sweep(&mut self, now: Instant) {
+        self.sessions.retain(|_, s| s.expires > now);
         let gone: Vec<String> = self
             .chats
             .iter()
@@ -904,6 +931,11 @@ impl Hub {
             chat.recent.pop_front();
         }
         chat.recent.push_back(frame.clone());
+        let text_of = |m: &serde_json::Value| m["text"].as_str().map_or(0, str::len);
+        let mut kept: usize = chat.recent.iter().map(text_of).sum();
+        while kept > RECENT_BYTES && chat.recent.len() > 1 {
+            kept -= chat.recent.pop_front().as_ref().map_or(0, text_of);
+        }
         let to_agent = match &chat.phase {
             Phase::Active { agent } => Some(agent.clone()),
             Phase::Queued => None,
@@ -915,14 +947,24 @@ impl Hub {
         Ok(())
     }
 
+    /// Tells the queue a chat is over. Never dropped: a lost end would keep the agent's chat count up, and
+    /// with it every call away from them, until a restart.
+    fn release_in_queue(&self, chat: &str) {
+        let cmd = AcdCmd::ChatEnd {
+            chat: chat.to_owned(),
+        };
+        if let Err(mpsc::error::TrySendError::Full(cmd)) = self.acd.try_send(cmd) {
+            let acd = self.acd.clone();
+            tokio::spawn(async move { acd.send_wait(cmd).await });
+        }
+    }
+
     /// Ends a chat for both sides, tells the queue, and forgets it.
     fn end_chat(&mut self, chat_id: &str, reason: &str) {
         let Some(chat) = self.chats.remove(chat_id) else {
             return;
         };
-        let _ = self.acd.send(AcdCmd::ChatEnd {
-            chat: chat_id.to_owned(),
-        });
+        self.release_in_queue(chat_id);
         let ended = store::ChatWrite::Ended {
             id: chat_id.to_owned(),
             reason: reason.to_owned(),
@@ -1002,7 +1044,7 @@ impl Hub {
                 }
                 let Some(c) = self.chats.get_mut(&chat) else {
                     // Ended while the accept was on its way: release the agent.
-                    let _ = self.acd.send(AcdCmd::ChatEnd { chat });
+                    self.release_in_queue(&chat);
                     return;
                 };
                 c.phase = Phase::Active { agent: agent.clone() };
@@ -1036,7 +1078,9 @@ impl Hub {
                 if let Some(a) = self.agents.get_mut(&agent) {
                     a.offers.remove(&offer);
                 }
-                self.send_agent(&agent, &error("offer_gone", "this offer is no longer open"));
+                let mut frame = error("offer_gone", "this offer is no longer open");
+                frame["offer"] = json!(offer);
+                self.send_agent(&agent, &frame);
             }
             ChatEvent::Left { chat, reason } => self.end_chat(&chat, &reason),
             ChatEvent::Moved { chat, queue } => {
@@ -1158,6 +1202,11 @@ impl api::ChatControl for ChatsApi {
     fn attach_agent(&self, token: String) -> api::BoxFuture<Result<WsConn, ChatError>> {
         let hub = self.hub.clone();
         Box::pin(async move { hub.ask(|reply| HubCmd::AttachAgent { token, reply }).await })
+    }
+
+    fn session(&self, token: String) -> api::BoxFuture<Result<AgentSession, ChatError>> {
+        let hub = self.hub.clone();
+        Box::pin(async move { hub.ask(|reply| HubCmd::Session { token, reply }).await })
     }
 }
 

@@ -97,18 +97,29 @@ function connect() {
     }
     onFrame(frame);
   };
-  ws.onclose = () => {
+  ws.onclose = async () => {
     if (state.closing) return;
-    if (!opened) {
-      // The engine refused the socket: most likely the session is gone (expired, logged out, restarted).
+    if (!opened && (await sessionEnded())) {
       expired();
       return;
     }
+    // The network or the engine is away: keep the session and try again, backing off to 5 s.
     state.retry = Math.min(state.retry + 1, 5);
     const wait = 1000 * state.retry;
     banner(`Connection to the engine lost. Reconnecting in ${wait / 1000} s… Your chats are kept.`, "error");
     setTimeout(connect, wait);
   };
+}
+
+// True only when the engine says the session is over (401); a network error or another answer is not
+// a reason to send the agent back to the login.
+async function sessionEnded() {
+  try {
+    const resp = await fetch("/api/v1/agent/session", { headers: { Authorization: `Bearer ${state.token}` } });
+    return resp.status === 401;
+  } catch (e) {
+    return false;
+  }
 }
 
 function expired() {

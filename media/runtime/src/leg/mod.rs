@@ -173,6 +173,8 @@ pub struct LegCore {
     pcm: Vec<i16>,
     /// The adaptive buffer in front of the in-band detector, and when it next has a frame.
     detect: Option<JitterBuffer>,
+    /// The payload type the detection buffer was built for (a re-INVITE may switch codecs).
+    detect_pt: u8,
     detect_next: Option<Instant>,
     /// The counters of a detection buffer that was switched off.
     detected: Option<JitterStats>,
@@ -224,6 +226,7 @@ impl LegCore {
             detector: DtmfDetector::new(),
             pcm: Vec::with_capacity(2 * FRAME_SAMPLES),
             detect: None,
+            detect_pt: 0,
             detect_next: None,
             detected: None,
             rfc4733_seen: false,
@@ -911,6 +914,13 @@ impl LegCore {
             self.detector.reset();
         }
         if !self.rfc4733_seen {
+            if self.detect.is_some() && self.detect_pt != packet.payload_type.0 {
+                // Another codec now (a re-INVITE): a buffer for the new one (the call record then shows
+                // the new buffer's counters).
+                self.detected = self.detect.take().map(|b| b.stats());
+                self.detector.reset();
+            }
+            self.detect_pt = packet.payload_type.0;
             // The buffer judges lateness itself (a reordered packet is still in time for it).
             let buffer = self.detect.get_or_insert_with(|| {
                 let config = JitterConfig {

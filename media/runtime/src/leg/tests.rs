@@ -489,6 +489,33 @@ fn inband_dtmf_in_pcmu_audio_is_detected_once() {
 }
 
 #[test]
+fn inband_digits_are_still_detected_after_a_re_invite_changes_the_codec() {
+    let mut h = Harness::new(config(), vec![]);
+    let mut r = remote(Codec::Pcmu);
+    r.dtmf_payload_type = None;
+    h.command(MediaCommand::Configure { remote: r });
+    for seq in 1u16..=10 {
+        h.run_to(20 * u64::from(seq));
+        h.receive(PEER, &silent_packet(1, seq));
+    }
+    let mut r = remote(Codec::Pcma);
+    r.dtmf_payload_type = None;
+    h.command(MediaCommand::Configure { remote: r });
+    let tone = codec::dtmf::synthesize(Digit::D9, -10.0, 0.0, 0, 160 * 5);
+    let mut stream: Vec<i16> = tone;
+    stream.extend(vec![0; 160 * 10]);
+    for (seq, frame) in (11u16..).zip(stream.chunks(160)) {
+        h.run_to(20 * u64::from(seq));
+        h.receive(
+            PEER,
+            &audio_packet(1, seq, u32::from(seq) * 160, Codec::Pcma, frame),
+        );
+    }
+    h.run_to(1000);
+    assert_eq!(h.digits(), vec![(Digit::D9, DigitSource::Inband)]);
+}
+
+#[test]
 fn inband_digits_survive_jitter_reordering_and_loss_through_the_detection_buffer() {
     let mut h = Harness::new(config(), vec![]);
     let mut r = remote(Codec::Pcmu);
