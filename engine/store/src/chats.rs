@@ -13,6 +13,8 @@ use crate::{MAX_PHONES, Store, StoreError, normalize_phone, on_pool};
 
 /// Most messages one page returns.
 pub const MAX_CHAT_MESSAGES_PAGE: u32 = 1000;
+/// Pages of candidate calls one timeline query reads at most (each `limit` rows).
+pub const MAX_TIMELINE_SCAN_PAGES: usize = 20;
 /// Most items one timeline page returns.
 pub const MAX_TIMELINE_PAGE: u32 = 1000;
 
@@ -394,7 +396,9 @@ impl Store {
         let mut found = Vec::new();
         // Newest first: the first page starts after every call.
         let mut after = (i64::MAX, String::new());
-        loop {
+        // Candidates match the digits in order with anything between; the exact test is below. A short
+        // number can match many calls that are not its own: read at most this many pages of candidates.
+        for _ in 0..MAX_TIMELINE_SCAN_PAGES {
             let rows = on_pool!(self, pool => {
                 let mut query = sqlx::query(&sql);
                 for p in &params {
@@ -432,6 +436,7 @@ impl Store {
                 return Ok(found);
             }
         }
+        Ok(found)
     }
 
     /// The newest chats of a customer, at most `limit` (chat numbers are stored normalized: SQL compares them).

@@ -30,8 +30,8 @@ mod recordings;
 pub use agents::{Agent, AgentSecret, MAX_AGENTS_PAGE};
 pub use calls::{CallFinal, CallQuery, CallRecord, CallWrite, MAX_LIST_LIMIT, NewCall};
 pub use chats::{
-    ChatMessage, ChatRecord, ChatWrite, MAX_CHAT_MESSAGES_PAGE, MAX_TIMELINE_PAGE, NewChat, TimelineItem,
-    TimelineQuery,
+    ChatMessage, ChatRecord, ChatWrite, MAX_CHAT_MESSAGES_PAGE, MAX_TIMELINE_PAGE, MAX_TIMELINE_SCAN_PAGES,
+    NewChat, TimelineItem, TimelineQuery,
 };
 pub use customers::{Customer, MAX_PHONES, normalize_phone};
 pub use error::StoreError;

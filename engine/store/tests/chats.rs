@@ -388,3 +388,26 @@ async fn postgres_chats() {
     customer_timeline(&store).await;
     drop_postgres(store, &name).await;
 }
+
+/// A short number matches many calls that are not its own (`19` is in `+1234569`): the timeline reads at most
+/// `MAX_TIMELINE_SCAN_PAGES` pages of such candidates. With one page too few to reach the real call it is
+/// not found; with the pages it needs, it is.
+#[tokio::test]
+async fn a_timeline_reads_a_bounded_number_of_candidate_pages() {
+    let pages = hotline_store::MAX_TIMELINE_SCAN_PAGES as u64;
+    for (others, found) in [(pages - 1, true), (pages, false)] {
+        let (store, dir) = sqlite_store().await;
+        let own = call_from(&store, 1, "19", vec![]).await;
+        for n in 0..others {
+            call_from(&store, 2 + n, "+1234569", vec![]).await;
+        }
+        let items = timeline(&store, Some("19"), None, 1).await;
+        assert_eq!(
+            ids(&items) == [own.as_str()],
+            found,
+            "{others} other calls before it: {items:?}"
+        );
+        store.close().await;
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -139,11 +139,17 @@ function send(frame) {
 
 function onFrame(f) {
   switch (f.type) {
-    case "welcome":
+    case "welcome": {
+      // Chats the engine no longer lists ended while the page was away.
+      const listed = new Set((f.chats || []).map((c) => c.chat));
+      for (const [id, chat] of state.chats) {
+        if (!chat.ended && !listed.has(id)) endChat(id, "ended while disconnected");
+      }
       for (const c of f.chats || []) openChat(c.chat, c.customer, c.queue, c.messages || []);
       $("#offers").textContent = "";
       for (const o of f.offers || []) showOffer(o);
       break;
+    }
     case "status":
       setStatus(f.status);
       break;
