@@ -12,7 +12,8 @@ use crate::tools;
 pub struct Browser {
     child: Child,
     stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    /// Taken on drop, to wait for the driver's exit (its stdout closing).
+    stdout: Option<BufReader<ChildStdout>>,
 }
 
 impl Browser {
@@ -36,7 +37,7 @@ impl Browser {
             .spawn()
             .expect("cannot start node");
         let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let stdout = Some(BufReader::new(child.stdout.take().unwrap()));
         let mut b = Self { child, stdin, stdout };
         let hello = b.read();
         assert_eq!(
@@ -48,10 +49,11 @@ impl Browser {
 
     fn read(&mut self) -> Value {
         let mut line = String::new();
-        let n = self
+        let out = self
             .stdout
-            .read_line(&mut line)
-            .expect("reading the browser driver");
+            .as_mut()
+            .expect("the driver's output is open until drop");
+        let n = out.read_line(&mut line).expect("reading the browser driver");
         assert!(n > 0, "the browser driver exited");
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad answer from the driver ({e}): {line}"))
     }
@@ -115,14 +117,20 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = writeln!(self.stdin, "{}", json!({"do": "quit"}));
         let _ = self.stdin.flush();
-        // The driver closes Chromium and exits; if it does not within a moment, it is killed.
-        for _ in 0..50 {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::park_timeout(std::time::Duration::from_millis(100));
+        // The driver closes Chromium and exits, which closes its stdout: wait for that event (at most
+        // 5 s), then reap it; a driver that does not exit by then is killed.
+        let exited = self.stdout.take().is_some_and(|mut out| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut rest = Vec::new();
+                let _ = std::io::Read::read_to_end(&mut out, &mut rest);
+                let _ = tx.send(());
+            });
+            rx.recv_timeout(std::time::Duration::from_secs(5)).is_ok()
+        });
+        if !exited {
+            let _ = self.child.kill();
         }
-        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
