@@ -62,6 +62,10 @@ say queue-wait "The expected wait is about"
 say queue-wait-long "The expected wait is more than twenty minutes."
 say minute "minute."
 say minutes "minutes."
+# Callbacks: the caller who pressed the queue's callback key, and the agent while the customer's phone rings.
+say callback-confirmed "Thank you. We will call you back at this number when an agent is free. Goodbye."
+say callback-dialing "Calling the customer back."
+
 numbers=(zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
     sixteen seventeen eighteen nineteen twenty)
 for n in $(seq 1 20); do

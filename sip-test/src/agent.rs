@@ -105,6 +105,25 @@ pub fn answer(peer: &Peer, invite: &Request) -> Response {
     ok
 }
 
+/// Hangs up a call this peer answered with [`answer`]: BYE inside its dialog, and waits for the 200.
+pub fn hang_up(peer: &mut Peer, invite: &Request) {
+    let contacts = invite.headers.contacts().unwrap();
+    let target = match &contacts[0] {
+        sip_msg::Contact::Addr(a) => a.uri.to_string(),
+        sip_msg::Contact::Star => panic!("the INVITE has no Contact"),
+    };
+    let bye = format!(
+        "BYE {target} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{};branch=z9hG4bK-agent-bye;rport\r\nFrom: {};tag=agent\r\n\
+         To: {}\r\nCall-ID: {}\r\nCSeq: 1 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+        peer.sip_port(),
+        invite.headers.get(&HeaderName::To).unwrap(),
+        invite.headers.get(&HeaderName::From).unwrap(),
+        invite.headers.call_id().unwrap()
+    );
+    peer.send_raw(bye.as_bytes());
+    peer.expect_response(200, "BYE", Duration::from_secs(10));
+}
+
 fn bytes_from(s: String) -> bytes::Bytes {
     bytes::Bytes::from(s)
 }
@@ -141,14 +160,19 @@ pub fn dial_test_line(caller: &mut Peer, call_id: &str) -> (String, std::net::So
 /// Keys 2 (support) and the demo customer number 1001# by SIP INFO (CSeq 2–7): the demo flow verifies
 /// the caller and puts them in the support queue.
 pub fn key_into_support(caller: &mut Peer, call_id: &str, to_tag: &str) {
-    for (n, digit) in "21001#".chars().enumerate() {
-        let info = TEST_LINE_INFO
-            .replace("{to_tag}", to_tag)
-            .replace("{n}", &(n + 2).to_string())
-            .replace("{digit}", &digit.to_string());
-        caller.send(&info, call_id);
-        caller.expect_response(200, "INFO", Duration::from_secs(10));
+    for (n, digit) in (2..).zip("21001#".chars()) {
+        key_test_line(caller, call_id, to_tag, digit, n);
     }
+}
+
+/// Keys one digit by SIP INFO (CSeq `cseq`) in a call set up by [`dial_test_line`].
+pub fn key_test_line(caller: &mut Peer, call_id: &str, to_tag: &str, digit: char, cseq: u32) {
+    let info = TEST_LINE_INFO
+        .replace("{to_tag}", to_tag)
+        .replace("{n}", &cseq.to_string())
+        .replace("{digit}", &digit.to_string());
+    caller.send(&info, call_id);
+    caller.expect_response(200, "INFO", Duration::from_secs(10));
 }
 
 /// What a caller's microphone sends to key into support in-band on the test line: 1 s of quiet, 2 (support)

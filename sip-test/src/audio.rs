@@ -143,6 +143,20 @@ fn voiced(reference: &[i16]) -> impl Iterator<Item = &[i16]> {
     })
 }
 
+/// The samples of RTP payloads carrying PCMU, in order.
+pub fn pcmu_decoded(payloads: &[Vec<u8>]) -> Vec<i16> {
+    payloads
+        .iter()
+        .flatten()
+        .map(|&b| codec::ulaw_to_linear(b))
+        .collect()
+}
+
+/// A demo prompt (`ivr-flows/prompts/<name>.wav`) as 8 kHz samples.
+pub fn demo_prompt(name: &str) -> Vec<i16> {
+    read_wav_8k(&crate::tools::workspace_root().join(format!("ivr-flows/prompts/{name}.wav"))).0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

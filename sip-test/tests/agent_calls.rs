@@ -13,14 +13,6 @@ use sip_msg::HeaderName;
 
 const T: Duration = Duration::from_secs(10);
 
-fn decoded(payloads: &[Vec<u8>]) -> Vec<i16> {
-    payloads
-        .iter()
-        .flatten()
-        .map(|&b| codec::ulaw_to_linear(b))
-        .collect()
-}
-
 #[test]
 fn a_queued_caller_reaches_a_registered_idle_agent_and_audio_flows_both_ways() {
     queued_call_reaches_an_agent(None);
@@ -69,8 +61,8 @@ fn queued_call_reaches_an_agent(database: Option<String>) {
     let agent_tone = phone.stream_tone(peer::sdp_addr(&invite.body), 1000.0, Duration::from_secs(4));
 
     // Audio both ways across the bridge.
-    let heard_by_agent = decoded(&phone.collect_rtp(Duration::from_secs(2)));
-    let heard_by_caller = decoded(&caller.collect_rtp(Duration::from_secs(2)));
+    let heard_by_agent = audio::pcmu_decoded(&phone.collect_rtp(Duration::from_secs(2)));
+    let heard_by_caller = audio::pcmu_decoded(&caller.collect_rtp(Duration::from_secs(2)));
     let tail = |v: &[i16]| v[v.len().saturating_sub(8000)..].to_vec();
     let agent_440 = audio::tone_ratio(&tail(&heard_by_agent), 440.0, 8000.0);
     let caller_1000 = audio::tone_ratio(&tail(&heard_by_caller), 1000.0, 8000.0);
@@ -87,21 +79,7 @@ fn queued_call_reaches_an_agent(database: Option<String>) {
     agent_tone.join().unwrap();
 
     // The agent hangs up; the caller gets BYE.
-    let engine_contact = invite.headers.contacts().unwrap();
-    let target = match &engine_contact[0] {
-        sip_msg::Contact::Addr(a) => a.uri.to_string(),
-        sip_msg::Contact::Star => panic!("no contact"),
-    };
-    let bye = format!(
-        "BYE {target} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{};branch=z9hG4bK-agent-bye;rport\r\nFrom: {};tag=agent\r\n\
-         To: {}\r\nCall-ID: {}\r\nCSeq: 1 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
-        phone.sip_port(),
-        invite.headers.get(&HeaderName::To).unwrap(),
-        invite.headers.get(&HeaderName::From).unwrap(),
-        invite.headers.call_id().unwrap()
-    );
-    phone.send_raw(bye.as_bytes());
-    phone.expect_response(200, "BYE", T);
+    agent::hang_up(&mut phone, &invite);
     let bye = caller.expect_request("BYE", T);
     caller.reply_ok(&bye);
 
@@ -249,19 +227,16 @@ fn a_waiting_caller_hears_their_place_in_line_between_the_music() {
         engine.log_text().contains("position=1"),
         "the only caller is first in line"
     );
-    let prompt = |name: &str| {
-        audio::read_wav_8k(&tools::workspace_root().join(format!("ivr-flows/prompts/{name}.wav"))).0
-    };
     // The announcement (about 2 s), then music; the next announcement is due 5 s after this one.
     let announcement = caller.collect_rtp(Duration::from_secs(3));
     let after = caller.collect_rtp(Duration::from_millis(1500));
-    let said = audio::pcmu_frames_of(&prompt("queue-position"), &announcement);
-    let voiced = audio::voiced_frames(&prompt("queue-position"));
+    let said = audio::pcmu_frames_of(&audio::demo_prompt("queue-position"), &announcement);
+    let voiced = audio::voiced_frames(&audio::demo_prompt("queue-position"));
     assert!(
         said * 10 >= voiced * 8,
         "the caller heard {said} of the {voiced} voiced frames of \"You are number\""
     );
-    let music = audio::pcmu_frames_of(&prompt("hold-music"), &after);
+    let music = audio::pcmu_frames_of(&audio::demo_prompt("hold-music"), &after);
     assert!(
         music >= 40,
         "the hold music is back after the announcement: {music} of {} packets",

@@ -35,6 +35,7 @@ mod session;
 
 pub use info_dtmf::{InfoDtmfError, MAX_INFO_BODY, parse_info_dtmf};
 pub use session::{
-    AgentEvent, AgentTarget, CallSession, IncomingCall, IoRequest, IoResult, MASKED_DIGIT, MAX_FIELDS,
-    MAX_RECORDED_DIGITS, MAX_TRAIL, Output, QueueRequest, Record, SessionConfig, announcement_prompts,
+    AgentEvent, AgentTarget, CALLBACK_CONFIRMED_PROMPT, CALLBACK_DIALING_PROMPT, CallSession, CallbackCall,
+    IncomingCall, IoRequest, IoResult, MASKED_DIGIT, MAX_FIELDS, MAX_RECORDED_DIGITS, MAX_TRAIL, Output,
+    QueueRequest, Record, SessionConfig, Trunk, announcement_prompts,
 };

@@ -29,6 +29,9 @@ use sip_txn::{Transport, TxnKey};
 
 use crate::info_dtmf::{InfoDtmfError, parse_info_dtmf};
 
+mod callback;
+pub use callback::{CALLBACK_CONFIRMED_PROMPT, CALLBACK_DIALING_PROMPT, CallbackCall};
+
 /// How long a digit from one method hides the same digit from another method (phones that send both
 /// RFC 4733 and INFO, or in-band tones that survive alongside events).
 const DUPLICATE_WINDOW: Duration = Duration::from_millis(300);
@@ -58,6 +61,23 @@ pub struct SessionConfig {
     pub server_name: String,
     /// The time zone flows use unless they name their own.
     pub time_zone: jiff::tz::TimeZone,
+    /// Where callbacks are dialled; without a trunk there are no callbacks (the key is an ordinary digit).
+    pub trunk: Option<Trunk>,
+    /// Per queue, the key a waiting caller presses to be called back instead of waiting on the line.
+    pub callback_keys: BTreeMap<String, char>,
+}
+
+/// The SIP trunk outbound calls (callbacks) go through.
+#[derive(Debug, Clone)]
+pub struct Trunk {
+    /// Where the INVITEs go (UDP).
+    pub address: SocketAddr,
+    /// The host of the Request-URI and To (`sip:<number>@<domain>`).
+    pub domain: String,
+    /// Our number in From.
+    pub caller_id: String,
+    /// How long the customer's phone rings before the callback gives up.
+    pub ring_timeout: Duration,
 }
 
 /// A new call as the shard hands it over: the INVITE and what was allocated for it.
@@ -123,6 +143,11 @@ pub enum QueueRequest {
     },
     /// The caller left before being connected (hung up, or the flow's own timeout).
     Leave,
+    /// The caller pressed the queue's callback key: keep their place in `queue` and call `number` back
+    /// when an agent is free. Answer with [`CallSession::callback_accepted`] or
+    /// [`CallSession::callback_refused`]; on acceptance the queue entry belongs to a callback session
+    /// ([`CallSession::callback`]).
+    Callback { queue: String, number: String },
 }
 
 /// Where to reach the agent a queue offered this call to.
@@ -265,6 +290,7 @@ const OWN_PLAY: u64 = 1 << 63;
 #[derive(Debug)]
 struct Waiting {
     request_id: u64,
+    queue: String,
     hold_play: u64,
     deadline: Option<Instant>,
 }
@@ -279,10 +305,23 @@ enum State {
     AwaitingAck,
     /// The dialog is confirmed and the flow runs.
     Confirmed,
+    /// A callback waiting in its queue: no leg to the customer yet.
+    Parked,
+    /// A callback's agent answered; the customer's phone rings until `deadline`.
+    Dialing { deadline: Instant },
     /// The call is over; waiting for the media leg's statistics.
     Closing { reason: EndReason, deadline: Instant },
     /// Everything was reported.
     Done,
+}
+
+/// The caller's leg as a session starts with it: the INVITE (theirs, or ours for a callback), where their
+/// side is, and our RTP port.
+struct LegParts {
+    invite: Request,
+    source: SocketAddr,
+    transport: Transport,
+    media_port: u16,
 }
 
 /// The SDP state of the caller's leg.
@@ -325,6 +364,12 @@ pub struct CallSession {
     /// A REFER we sent to transfer the caller, by its CSeq.
     refer_cseq: Option<u32>,
     agent: Option<AgentLeg>,
+    /// A callback session: the customer's number (dialled through the trunk once an agent answers).
+    callback_number: Option<String>,
+    /// The caller asked for a callback and the engine has not said yes or no yet.
+    callback_pending: bool,
+    /// The "we will call you back" prompt: the call ends when it has played.
+    callback_goodbye: Option<u64>,
     out: std::collections::VecDeque<Output>,
 }
 
@@ -343,13 +388,7 @@ impl CallSession {
         let mut rng = StdRng::seed_from_u64(call.seed);
         let local_tag = sip_dialog::new_tag(&mut rng);
         let ctx = ivr::CallContext {
-            caller: call
-                .invite
-                .headers
-                .from()
-                .ok()
-                .and_then(|f| f.uri.user().map(str::to_owned))
-                .unwrap_or_default(),
+            caller: from_user(&call.invite),
             callee: call.invite.uri.user().unwrap_or_default().to_owned(),
             call_id: call
                 .invite
@@ -360,25 +399,55 @@ impl CallSession {
             wall_clock: call.wall_clock,
             time_zone: config.time_zone.clone(),
         };
+        let leg = LegParts {
+            invite: call.invite,
+            source: call.source,
+            transport: call.transport,
+            media_port: call.media_port,
+        };
+        let mut s = Self::assemble(
+            now,
+            config,
+            rng,
+            local_tag,
+            leg,
+            ivr::Session::new(call.flow, ctx),
+        );
+        s.begin(now, call.key);
+        s
+    }
+
+    /// A session in its first state, before anything was sent.
+    fn assemble(
+        now: Instant,
+        config: Arc<SessionConfig>,
+        mut rng: StdRng,
+        local_tag: String,
+        leg: LegParts,
+        ivr: ivr::Session,
+    ) -> Self {
         let media = MediaState {
             session_id: rng.random_range(1..u64::from(u32::MAX)),
             version: 1,
-            local_port: call.media_port,
+            local_port: leg.media_port,
             local_sdp: None,
             offer_pending: false,
         };
-        let mut s = Self {
+        Self {
             config,
             state: State::New,
             rng,
             started: now,
-            source: call.source,
-            transport: call.transport,
+            source: leg.source,
+            transport: leg.transport,
             local_tag,
             dialog: None,
             media,
-            ivr: ivr::Session::new(call.flow, ctx),
+            ivr,
             ivr_started: false,
+            callback_number: None,
+            callback_pending: false,
+            callback_goodbye: None,
             current_node: None,
             keypresses: String::new(),
             trail: Vec::new(),
@@ -392,10 +461,8 @@ impl CallSession {
             refer_cseq: None,
             agent: None,
             out: Default::default(),
-            invite: call.invite,
-        };
-        s.begin(now, call.key);
-        s
+            invite: leg.invite,
+        }
     }
 
     fn begin(&mut self, now: Instant, key: TxnKey) {
@@ -412,10 +479,7 @@ impl CallSession {
         if !self.invite.body.is_empty() {
             match self.answer_offer(&self.invite.body.clone()) {
                 Ok((remote, direction)) => {
-                    self.out
-                        .push_back(Output::Media(MediaCommand::Configure { remote }));
-                    self.out
-                        .push_back(Output::Media(MediaCommand::SetDirection(direction)));
+                    self.configure_media(remote, direction);
                 }
                 Err(status) => {
                     let resp = self.response(&self.invite, status);
@@ -524,6 +588,14 @@ impl CallSession {
         Ok((answer.remote, answer.direction))
     }
 
+    /// Points the caller's media leg at `remote` with `direction`.
+    fn configure_media(&mut self, remote: RemoteMedia, direction: Direction) {
+        self.out
+            .push_back(Output::Media(MediaCommand::Configure { remote }));
+        self.out
+            .push_back(Output::Media(MediaCommand::SetDirection(direction)));
+    }
+
     /// Reads the SDP answer to an offer we made.
     fn take_answer(&mut self, body: &[u8]) -> Option<(RemoteMedia, Direction)> {
         let offer = self.media.local_sdp.as_ref()?;
@@ -603,10 +675,7 @@ impl CallSession {
                 let mut ok = self.response(&req, StatusCode::OK);
                 self.attach_sdp(&mut ok);
                 self.out.push_back(Output::Respond { key, response: ok });
-                self.out
-                    .push_back(Output::Media(MediaCommand::Configure { remote }));
-                self.out
-                    .push_back(Output::Media(MediaCommand::SetDirection(direction)));
+                self.configure_media(remote, direction);
                 tracing::debug!(?direction, "caller renegotiated media");
             }
             Err(status) => {
@@ -665,10 +734,7 @@ impl CallSession {
             // An ACK without the answer to our offer leaves the call without media (RFC 3264 4): end it.
             match self.take_answer(&ack.body) {
                 Some((remote, direction)) => {
-                    self.out
-                        .push_back(Output::Media(MediaCommand::Configure { remote }));
-                    self.out
-                        .push_back(Output::Media(MediaCommand::SetDirection(direction)));
+                    self.configure_media(remote, direction);
                 }
                 None => {
                     // The answer is unusable and the ACK cannot be refused: end the call.
@@ -705,6 +771,10 @@ impl CallSession {
             MediaEvent::PlayFinished { play_id, interrupted } => {
                 if play_id & OWN_PLAY != 0 {
                     // Hold music ended: loop it while the call waits.
+                    if self.callback_goodbye == Some(play_id) {
+                        self.end(now, EndReason::CallbackRequested, true);
+                        return;
+                    }
                     let looping = self.waiting.as_ref().is_some_and(|w| w.hold_play == play_id);
                     if looping && !interrupted && matches!(self.state, State::Confirmed) {
                         let next = self.play_hold_music();
@@ -759,7 +829,9 @@ impl CallSession {
                 at_ms: self.since_start(now),
             });
         }
-        if to_ivr {
+        if self.is_callback_key(digit) {
+            self.ask_for_callback();
+        } else if to_ivr {
             self.ivr.handle_digit(now, digit);
             self.drain_ivr(now);
         }
@@ -929,13 +1001,14 @@ impl CallSession {
                     .push_back(Output::Record(Record::Queue { queue: queue.clone() }));
                 self.out.push_back(Output::Queue(QueueRequest::Join {
                     request_id,
-                    queue,
+                    queue: queue.clone(),
                     priority,
                     skills,
                 }));
                 let hold_play = self.play_hold_music();
                 self.waiting = Some(Waiting {
                     request_id,
+                    queue,
                     hold_play,
                     deadline: timeout.map(|t| now + t),
                 });
@@ -999,7 +1072,9 @@ impl CallSession {
     /// an SDP offer for the agent leg. Refused at once (as [`AgentEvent::Failed`]) unless the caller is
     /// waiting in a queue with no other agent leg.
     pub fn offer_agent(&mut self, _now: Instant, target: AgentTarget) {
-        if self.waiting.is_none() || self.agent.is_some() || !matches!(self.state, State::Confirmed) {
+        let waiting = self.waiting.is_some() && matches!(self.state, State::Confirmed);
+        let parked = matches!(self.state, State::Parked);
+        if self.agent.is_some() || !(waiting || parked) || self.callback_pending {
             self.out.push_back(Output::AgentMedia(MediaCommand::Close));
             self.out.push_back(Output::Agent(AgentEvent::Failed {
                 offer: target.offer,
@@ -1011,14 +1086,11 @@ impl CallSession {
             IpAddr::V4(ip) => ip.to_string(),
             IpAddr::V6(ip) => format!("[{ip}]"),
         };
-        let caller = self
-            .invite
-            .headers
-            .from()
-            .ok()
-            .and_then(|f| f.uri.user().map(str::to_owned))
-            .unwrap_or_default();
-        let caller_name = self.invite.headers.from().ok().and_then(|f| f.display_name);
+        let caller = self.caller_number();
+        let caller_name = match &self.callback_number {
+            Some(_) => Some("Callback".to_owned()),
+            None => self.invite.headers.from().ok().and_then(|f| f.display_name),
+        };
         let (Ok(from_uri), Ok(to_uri)) = (
             format!("sip:{caller}@{host}").parse::<Uri>(),
             format!("sip:{}@{host}", target.agent).parse::<Uri>(),
@@ -1094,6 +1166,11 @@ impl CallSession {
     /// The queue gave the call back without an agent (its max wait, overflow, no agents): the flow goes on
     /// with the enqueue node's `on_left`.
     pub fn handle_queue_left(&mut self, now: Instant, reason: &str) {
+        if matches!(self.state, State::Parked) {
+            tracing::info!(%reason, "a callback left its queue without an agent");
+            self.end(now, EndReason::CallbackFailed, false);
+            return;
+        }
         if let Some(w) = self.waiting.take() {
             self.out.push_back(Output::Media(MediaCommand::StopPlay));
             self.ivr.handle_queue_result(
@@ -1148,29 +1225,21 @@ impl CallSession {
             }
             return;
         }
-        // A 2xx: create the dialog on the first one, then ACK every 2xx, retransmissions included
-        // (RFC 3261 13.2.2.4). Only the first one goes on to connect the call.
-        let first = leg.dialog.is_none();
-        if first {
-            match sip_dialog::Dialog::new_uac(&leg.invite, resp) {
-                Ok(d) => leg.dialog = Some(d),
-                Err(e) => {
-                    tracing::warn!(error = %e, "agent's 2xx forms no dialog");
-                    return;
-                }
-            }
-        }
+        // Only the first 2xx goes on to connect the call.
         let via = via_spec(self.config.sip_addr, Transport::Udp);
-        if let Some(d) = &mut leg.dialog {
-            let ack = d.create_request(Method::Ack, &via, &mut self.rng);
-            self.out.push_back(Output::Stateless {
-                message: sip_msg::Message::Request(ack),
-                destination: leg.destination,
-                transport: Transport::Udp,
-            });
-        }
+        let Some(first) = ack_2xx(
+            &mut leg.dialog,
+            &leg.invite,
+            resp,
+            &via,
+            &mut self.rng,
+            &mut self.out,
+            leg.destination,
+        ) else {
+            return;
+        };
         if first {
-            if leg.cancelled || !matches!(self.state, State::Confirmed) {
+            if leg.cancelled || !matches!(self.state, State::Confirmed | State::Parked) {
                 // Answered after we gave up: hang up on the agent at once.
                 if let Some(d) = &mut leg.dialog {
                     let bye = d.create_request(Method::Bye, &via, &mut self.rng);
@@ -1201,6 +1270,12 @@ impl CallSession {
                     }));
                     return;
                 }
+            }
+            if matches!(self.state, State::Parked) {
+                // A callback: the agent is taken; now the customer's phone rings.
+                self.out.push_back(Output::Agent(AgentEvent::Answered { offer }));
+                self.dial_customer(now);
+                return;
             }
             // Connected: the hold music stops, the flow ends (the call stays with the agent), media joins.
             if let Some(w) = self.waiting.take() {
@@ -1259,6 +1334,13 @@ impl CallSession {
             }
             return;
         }
+        if self.callback_number.is_some()
+            && cseq.method == Method::Invite
+            && resp.headers.call_id().ok() == Some(self.sip_call_id())
+        {
+            self.handle_customer_response(now, resp);
+            return;
+        }
         if cseq.method == Method::Refer && Some(cseq.seq) == self.refer_cseq && resp.status.is_final() {
             self.refer_cseq = None;
             let reason = if resp.status.is_success() {
@@ -1277,6 +1359,13 @@ impl CallSession {
     pub fn handle_request_timeout(&mut self, now: Instant) {
         if self.refer_cseq.take().is_some() {
             self.end(now, EndReason::FlowHangup, true);
+            return;
+        }
+        // The customer's phone (or the trunk) never answered a callback's INVITE (Timer B).
+        if matches!(self.state, State::Dialing { .. })
+            && self.agent.as_ref().is_some_and(|a| a.dialog.is_some())
+        {
+            self.end(now, EndReason::CallbackFailed, false);
             return;
         }
         // The agent's phone never answered our INVITE (Timer B).
@@ -1339,8 +1428,17 @@ impl CallSession {
                 });
             }
         }
-        if self.waiting.take().is_some() && self.agent.is_none() {
+        let parked = matches!(self.state, State::Parked);
+        if (self.waiting.take().is_some() || parked) && self.agent.is_none() {
             self.out.push_back(Output::Queue(QueueRequest::Leave));
+        }
+        if let State::Dialing { .. } = self.state {
+            // The customer's phone is still ringing: stop it.
+            self.out.push_back(Output::Send {
+                request: sip_dialog::cancel_for(&self.invite),
+                destination: self.source,
+                transport: Transport::Udp,
+            });
         }
         if let Some(leg) = self.agent.take() {
             let via = via_spec(self.config.sip_addr, Transport::Udp);
@@ -1401,6 +1499,10 @@ impl CallSession {
                 let reason = *reason;
                 self.finish(now, reason, None);
             }
+            State::Dialing { deadline } if *deadline <= now => {
+                tracing::info!("the customer did not answer the callback in time");
+                self.end(now, EndReason::CallbackFailed, false);
+            }
             State::Confirmed
                 if self
                     .waiting
@@ -1429,7 +1531,7 @@ impl CallSession {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.state {
             State::Ringing { answer_at, .. } => Some(*answer_at),
-            State::Closing { deadline, .. } => Some(*deadline),
+            State::Closing { deadline, .. } | State::Dialing { deadline } => Some(*deadline),
             State::Confirmed => {
                 let queue = self.waiting.as_ref().and_then(|w| w.deadline);
                 [self.ivr.poll_timeout(), queue].into_iter().flatten().min()
@@ -1469,6 +1571,46 @@ fn via_spec(addr: SocketAddr, transport: Transport) -> sip_dialog::ViaSpec {
         Transport::Tcp => "TCP",
     };
     sip_dialog::ViaSpec::new(name, host, Some(addr.port()))
+}
+
+/// The user part of a request's From (the caller's number), or empty.
+fn from_user(req: &Request) -> String {
+    req.headers
+        .from()
+        .ok()
+        .and_then(|f| f.uri.user().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Forms the dialog on the first 2xx to one of our INVITEs and ACKs every 2xx, retransmissions included
+/// (RFC 3261 13.2.2.4). Returns whether this 2xx was the first; `None` when it forms no dialog.
+fn ack_2xx(
+    dialog: &mut Option<sip_dialog::Dialog>,
+    invite: &Request,
+    resp: &Response,
+    via: &sip_dialog::ViaSpec,
+    rng: &mut StdRng,
+    out: &mut std::collections::VecDeque<Output>,
+    destination: SocketAddr,
+) -> Option<bool> {
+    let first = dialog.is_none();
+    if first {
+        match sip_dialog::Dialog::new_uac(invite, resp) {
+            Ok(d) => *dialog = Some(d),
+            Err(e) => {
+                tracing::warn!(error = %e, "a 2xx that forms no dialog");
+                return None;
+            }
+        }
+    }
+    let d = dialog.as_mut()?;
+    let ack = d.create_request(Method::Ack, via, rng);
+    out.push_back(Output::Stateless {
+        message: sip_msg::Message::Request(ack),
+        destination,
+        transport: Transport::Udp,
+    });
+    Some(first)
 }
 
 /// Queues a request towards the agent's phone (the agent leg is always UDP today).

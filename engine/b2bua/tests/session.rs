@@ -106,8 +106,17 @@ fn config(answer_delay: Duration) -> Arc<SessionConfig> {
         media_close_grace: Duration::from_secs(1),
         server_name: "Hotline/test".into(),
         time_zone: jiff::tz::TimeZone::UTC,
+        trunk: Some(hotline_b2bua::Trunk {
+            address: TRUNK.parse().unwrap(),
+            domain: "carrier.example".into(),
+            caller_id: "+15559990000".into(),
+            ring_timeout: Duration::from_secs(20),
+        }),
+        callback_keys: [("support".to_owned(), '*')].into_iter().collect(),
     })
 }
+
+const TRUNK: &str = "192.0.2.99:5060";
 
 fn key_of(txn: &mut TxnLayer, now: Instant, req: Request) -> (TxnKey, Request) {
     match txn.handle_request(now, req, SOURCE.parse().unwrap(), Transport::Udp) {
@@ -1014,4 +1023,296 @@ fn announcements_say_numbers_up_to_twenty_and_round_the_wait_up() {
         say(2, Some(Duration::ZERO))[3..],
         ["queue-wait", "number-1", "minute"]
     );
+}
+
+fn digit(h: &mut Harness, d: Digit) {
+    h.media(MediaEvent::Digit {
+        digit: d,
+        source: DigitSource::Rfc4733,
+    });
+}
+
+fn sent(outs: &[Output], method: sip_msg::Method) -> Vec<(Request, SocketAddr)> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                request, destination, ..
+            } if request.method == method => Some((request.clone(), *destination)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_callback_key_asks_for_a_callback_and_once_taken_the_caller_hears_so_and_is_hung_up() {
+    let mut h = waiting_in_queue();
+    h.session.offer_agent(h.now, target(4));
+    h.drain();
+    h.take();
+    digit(&mut h, Digit::Star);
+    let outs = h.take();
+    let asked: Vec<_> = outs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Queue(q) => Some(q.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        asked,
+        vec![hotline_b2bua::QueueRequest::Callback {
+            queue: "support".into(),
+            number: "+15550001".into()
+        }]
+    );
+    assert!(
+        !media_cmds(&outs)
+            .iter()
+            .any(|c| matches!(c, MediaCommand::StopPlay)),
+        "the music goes on until the engine has taken the callback"
+    );
+    // A second press while the first is pending asks nothing more; a refusal lets the caller ask again.
+    digit(&mut h, Digit::Star);
+    assert!(!h.take().iter().any(|o| matches!(o, Output::Queue(_))));
+    h.session.callback_refused(h.now);
+    h.advance(Duration::from_secs(1));
+    digit(&mut h, Digit::Star);
+    assert!(h.take().iter().any(|o| matches!(o, Output::Queue(_))));
+
+    // Taken: the ringing agent is cancelled, the caller hears the confirmation, then BYE.
+    h.session.callback_accepted(h.now);
+    h.drain();
+    let outs = h.take();
+    assert_eq!(
+        sent(&outs, sip_msg::Method::Cancel).len(),
+        1,
+        "the ringing agent is cancelled"
+    );
+    let (play_id, prompts) = plays(&outs).pop().unwrap();
+    assert_eq!(prompts, vec!["callback-confirmed".to_owned()]);
+    assert!(
+        sent(&outs, sip_msg::Method::Bye).is_empty(),
+        "not before the prompt has played"
+    );
+    h.media(MediaEvent::PlayFinished {
+        play_id,
+        interrupted: false,
+    });
+    let outs = h.take();
+    let byes = sent(&outs, sip_msg::Method::Bye);
+    assert_eq!(byes[0].1, SOURCE.parse().unwrap());
+    assert!(
+        !outs
+            .iter()
+            .any(|o| matches!(o, Output::Queue(hotline_b2bua::QueueRequest::Leave))),
+        "the queue entry lives on in the callback"
+    );
+    h.media(MediaEvent::Closed {
+        stats: LegStats::default(),
+    });
+    assert_eq!(
+        final_record(&h.take()).map(|r| r.0),
+        Some(EndReason::CallbackRequested)
+    );
+}
+
+#[test]
+fn the_callback_key_is_an_ordinary_digit_outside_a_queue_with_callbacks() {
+    let (mut h, _) = answered();
+    h.take();
+    digit(&mut h, Digit::Star);
+    assert!(!h.take().iter().any(|o| matches!(o, Output::Queue(_))));
+}
+
+fn parked(number: &str) -> Option<Harness> {
+    let now = Instant::now();
+    let call = hotline_b2bua::CallbackCall {
+        number: number.into(),
+        queue: "support".into(),
+        call_id: "cb-1".into(),
+        media_port: 20010,
+        seed: 9,
+        flow: linked(FLOW_QUEUE),
+        wall_clock: jiff::Timestamp::UNIX_EPOCH,
+        callback_of: "01JORIGINAL".into(),
+    };
+    let session = CallSession::callback(now, config(Duration::ZERO), call)?;
+    let mut h = Harness {
+        txn: TxnLayer::new(Default::default()),
+        session,
+        now,
+        outputs: vec![],
+    };
+    h.drain();
+    Some(h)
+}
+
+/// A parked callback whose agent answered: returns the harness and the INVITE sent to the customer.
+fn dialing() -> (Harness, Request) {
+    let mut h = parked("+15550001").unwrap();
+    assert!(
+        h.take()
+            .iter()
+            .any(|o| matches!(o, Output::Record(Record::Queue { queue }) if queue == "support"))
+    );
+    h.session.offer_agent(h.now, target(5));
+    h.drain();
+    let invite = sent_invite(&h.take());
+    let from = invite.headers.from().unwrap();
+    assert_eq!(
+        from.uri.user(),
+        Some("+15550001"),
+        "the customer's number for the agent"
+    );
+    assert_eq!(from.display_name.as_deref(), Some("Callback"));
+    h.session.handle_response(h.now, &agent_ok(&invite));
+    h.drain();
+    let outs = h.take();
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Output::Agent(hotline_b2bua::AgentEvent::Answered { offer: 5 })))
+    );
+    assert!(
+        !outs.iter().any(|o| matches!(o, Output::Bridge)),
+        "nobody to bridge to yet"
+    );
+    assert!(outs.iter().any(
+        |o| matches!(o, Output::AgentMedia(MediaCommand::Play { prompts, .. })
+        if prompts == &vec!["callback-dialing".to_owned()])
+    ));
+    let calls = sent(&outs, sip_msg::Method::Invite);
+    assert_eq!(
+        calls.len(),
+        1,
+        "the customer is called once the agent is on the line"
+    );
+    let (call, dest) = calls[0].clone();
+    assert_eq!(dest, TRUNK.parse().unwrap());
+    assert_eq!(call.uri.to_string(), "sip:+15550001@carrier.example");
+    assert_eq!(call.headers.from().unwrap().uri.user(), Some("+15559990000"));
+    assert_eq!(call.headers.call_id().unwrap(), "cb-1");
+    assert!(String::from_utf8_lossy(&call.body).contains("m=audio 20010 RTP/AVP"));
+    (h, call)
+}
+
+#[test]
+fn a_callback_rings_the_agent_first_then_calls_the_customer_and_bridges_them() {
+    let (mut h, call) = dialing();
+    h.session.handle_response(
+        h.now,
+        &Response::from_request(&call, sip_msg::StatusCode::RINGING),
+    );
+    h.drain();
+    assert!(h.take().is_empty(), "ringing changes nothing");
+    let ok = agent_ok(&call);
+    h.session.handle_response(h.now, &ok);
+    h.drain();
+    let outs = h.take();
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Output::Stateless { destination, .. }
+        if *destination == TRUNK.parse().unwrap()))
+    );
+    assert!(
+        media_cmds(&outs)
+            .iter()
+            .any(|c| matches!(c, MediaCommand::Configure { remote }
+        if remote.addr == "192.0.2.50:41000".parse().unwrap()))
+    );
+    assert!(outs.iter().any(|o| matches!(o, Output::Bridge)));
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Output::Record(Record::Answered { .. })))
+    );
+
+    // The customer hangs up: 200, BYE to the agent, the record keeps where the callback came from.
+    let bye = request(&format!(
+        "BYE sip:hotline@192.0.2.1:5060 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.99:5060;branch=z9hG4bKcustbye\n\
+         From: {};tag=agenttag\nTo: {}\nCall-ID: cb-1\nCSeq: 3 BYE\nMax-Forwards: 70\nContent-Length: 0\n\n",
+        call.headers.get(&sip_msg::HeaderName::To).unwrap(),
+        call.headers.get(&sip_msg::HeaderName::From).unwrap(),
+    ));
+    h.request(bye);
+    let outs = h.take();
+    assert_eq!(responses(&outs)[0].status.0, 200);
+    let byes = sent(&outs, sip_msg::Method::Bye);
+    assert_eq!(
+        byes[0].1,
+        "192.0.2.50:5080".parse().unwrap(),
+        "the agent is hung up"
+    );
+    h.media(MediaEvent::Closed {
+        stats: LegStats::default(),
+    });
+    let fin = h.take().into_iter().find_map(|o| match o {
+        Output::Record(Record::Final { reason, fields, .. }) => Some((reason, fields)),
+        _ => None,
+    });
+    let (reason, fields) = fin.unwrap();
+    assert_eq!(reason, EndReason::CallerHangup);
+    assert_eq!(fields.get("callback_of").map(String::as_str), Some("01JORIGINAL"));
+}
+
+#[test]
+fn a_callback_the_customer_refuses_or_never_answers_fails_and_frees_the_agent() {
+    // Refused (486): the agent is hung up and the queue hears the call ended.
+    let (mut h, call) = dialing();
+    h.session.handle_response(
+        h.now,
+        &Response::from_request(&call, sip_msg::StatusCode::BUSY_HERE),
+    );
+    h.drain();
+    let outs = h.take();
+    assert_eq!(
+        sent(&outs, sip_msg::Method::Bye)[0].1,
+        "192.0.2.50:5080".parse().unwrap()
+    );
+    assert!(
+        sent(&outs, sip_msg::Method::Cancel).is_empty(),
+        "nothing rings any more"
+    );
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        Output::Agent(hotline_b2bua::AgentEvent::Ended {
+            offer: 5,
+            by_agent: false
+        })
+    )));
+    h.media(MediaEvent::Closed {
+        stats: LegStats::default(),
+    });
+    assert_eq!(
+        final_record(&h.take()).map(|r| r.0),
+        Some(EndReason::CallbackFailed)
+    );
+
+    // No answer within the ring timeout (20 s): CANCEL, then the same; not a moment before.
+    let (mut h, call) = dialing();
+    h.advance(Duration::from_millis(19_999));
+    assert!(sent(&h.take(), sip_msg::Method::Cancel).is_empty());
+    h.advance(Duration::from_millis(1));
+    let outs = h.take();
+    let cancels = sent(&outs, sip_msg::Method::Cancel);
+    assert_eq!(cancels[0].1, TRUNK.parse().unwrap());
+    assert_eq!(
+        cancels[0].0.headers.top_via().unwrap().branch(),
+        call.headers.top_via().unwrap().branch()
+    );
+    assert_eq!(sent(&outs, sip_msg::Method::Bye).len(), 1, "the agent is hung up");
+    // A 200 that crosses the CANCEL is acknowledged and hung up at once.
+    h.session.handle_response(h.now, &agent_ok(&call));
+    h.drain();
+    let outs = h.take();
+    assert!(outs.iter().any(|o| matches!(o, Output::Stateless { .. })));
+    assert_eq!(sent(&outs, sip_msg::Method::Bye)[0].1, TRUNK.parse().unwrap());
+    assert!(!outs.iter().any(|o| matches!(o, Output::Bridge)));
+}
+
+#[test]
+fn a_callback_needs_a_dialable_number() {
+    assert!(parked("+15550001").is_some());
+    assert!(parked("").is_none(), "anonymous");
+    assert!(parked("alice").is_none());
+    assert!(parked("+1234567890123456789").is_some(), "20 characters");
+    assert!(parked("+12345678901234567890").is_none(), "21 characters");
 }

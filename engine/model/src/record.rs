@@ -32,6 +32,11 @@ pub enum EndReason {
     Interrupted,
     /// An internal error ended the call.
     Error,
+    /// The caller pressed the queue's callback key and was told they will be called back; their place in
+    /// the queue lives on in a callback call.
+    CallbackRequested,
+    /// A callback's agent answered but the customer's phone did not (busy, refused, no answer in time).
+    CallbackFailed,
 }
 
 impl EndReason {
@@ -51,6 +56,8 @@ impl EndReason {
             Self::Rejected => "rejected",
             Self::Interrupted => "interrupted",
             Self::Error => "error",
+            Self::CallbackRequested => "callback_requested",
+            Self::CallbackFailed => "callback_failed",
         }
     }
 
@@ -67,7 +74,9 @@ impl EndReason {
             | Self::Shutdown
             | Self::MediaRejected
             | Self::Rejected
-            | Self::Error => HangupBy::Engine,
+            | Self::Error
+            | Self::CallbackRequested
+            | Self::CallbackFailed => HangupBy::Engine,
             Self::Interrupted => HangupBy::Unknown,
         }
     }

@@ -68,6 +68,13 @@ pub(crate) enum AcdCmd {
     Stats {
         reply: oneshot::Sender<serde_json::Value>,
     },
+    /// A waiting caller (`call_key`) becomes a callback: a callback session (`callback_key`, on `shard`)
+    /// takes over their queue entry, which keeps its place. Answered with [`ShardMsg::Callback`].
+    Callback {
+        shard: usize,
+        call_key: u64,
+        callback_key: u64,
+    },
     /// The outcome of an agent claim in the shared database (engines sharing one database).
     Claimed {
         offer: u64,
@@ -91,6 +98,13 @@ pub(crate) enum ShardMsg {
     Left { call_key: u64, reason: String },
     /// The call overflowed into another queue (it keeps waiting there).
     Moved { call_key: u64, queue: String },
+    /// The answer to [`AcdCmd::Callback`]: the callback session holds the caller's place (`taken`), or the
+    /// caller keeps waiting on the line and the callback session ends.
+    Callback {
+        call_key: u64,
+        callback_key: u64,
+        taken: bool,
+    },
     /// Tell the caller their place and the estimated wait.
     Announce {
         call_key: u64,
@@ -192,6 +206,9 @@ pub(crate) struct QueueSettings {
     /// Record calls answered from this queue (default on; see `recording:` for the folder).
     #[serde(default = "yes")]
     pub(crate) record: bool,
+    /// The key a waiting caller presses to be called back, keeping their place (needs `trunk:`).
+    #[serde(default)]
+    pub(crate) callback_key: Option<String>,
 }
 
 fn yes() -> bool {
@@ -217,6 +234,7 @@ impl QueueSettings {
             overflow: None,
             announce_every: announce_default(),
             record: true,
+            callback_key: None,
         }
     }
 
@@ -512,6 +530,11 @@ impl Service {
                     }
                 }
             }
+            AcdCmd::Callback {
+                shard,
+                call_key,
+                callback_key,
+            } => self.callback(now, shard, call_key, callback_key),
             AcdCmd::Leave { call_key } => {
                 if let Some(contact) = self.by_call.remove(&call_key) {
                     self.contacts.remove(&contact);
@@ -628,6 +651,44 @@ impl Service {
                 let _ = reply.send(serde_json::Value::Object(out));
             }
         }
+    }
+
+    /// Hands a waiting caller's entry to their callback session: it keeps its place, stops timing out and
+    /// announcing, and its next offer rings for the callback.
+    fn callback(&mut self, now: Instant, shard: usize, call_key: u64, callback_key: u64) {
+        let refuse = |this: &Self, why: &str| {
+            tracing::info!(why, "callback refused");
+            this.tell(
+                shard,
+                ShardMsg::Callback {
+                    call_key,
+                    callback_key,
+                    taken: false,
+                },
+            );
+        };
+        let Some(contact) = self.by_call.get(&call_key).copied() else {
+            return refuse(self, "the caller is no longer waiting");
+        };
+        if let Err(e) = self.acd.request_callback(now, contact) {
+            return refuse(self, &e.to_string());
+        }
+        self.by_call.remove(&call_key);
+        self.by_call.insert(callback_key, contact);
+        if let Some(c) = self.contacts.get_mut(&contact) {
+            c.owner = Owner::Call {
+                shard,
+                call_key: callback_key,
+            };
+        }
+        self.tell(
+            shard,
+            ShardMsg::Callback {
+                call_key,
+                callback_key,
+                taken: true,
+            },
+        );
     }
 
     /// Enqueues a caller, following the queue's overflow when it is full (at most [`MAX_OVERFLOW_HOPS`]).

@@ -64,6 +64,40 @@ pub(crate) struct Config {
     pub(crate) log_pii: bool,
     /// Call recording.
     pub(crate) recording: RecordingConfig,
+    /// The SIP trunk outbound calls go through (callbacks). Without it there are no callbacks.
+    pub(crate) trunk: Option<TrunkConfig>,
+}
+
+/// `trunk:` in the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TrunkConfig {
+    /// Where INVITEs go (UDP), `IP:PORT`.
+    pub(crate) address: SocketAddr,
+    /// The host in the Request-URI (`sip:<number>@<domain>`); default: the address' IP.
+    #[serde(default)]
+    pub(crate) domain: Option<String>,
+    /// Our number in From (default `hotline`).
+    #[serde(default)]
+    pub(crate) caller_id: Option<String>,
+    /// How long a callback rings the customer before it gives up (default 30 s).
+    #[serde(default, with = "duration_opt")]
+    pub(crate) ring_timeout: Option<Duration>,
+}
+
+impl TrunkConfig {
+    /// The session layer's view of the trunk.
+    pub(crate) fn to_trunk(&self) -> b2bua::Trunk {
+        b2bua::Trunk {
+            address: self.address,
+            domain: self.domain.clone().unwrap_or_else(|| match self.address.ip() {
+                IpAddr::V4(ip) => ip.to_string(),
+                IpAddr::V6(ip) => format!("[{ip}]"),
+            }),
+            caller_id: self.caller_id.clone().unwrap_or_else(|| "hotline".into()),
+            ring_timeout: self.ring_timeout.unwrap_or(Duration::from_secs(30)),
+        }
+    }
 }
 
 /// When a call's recording starts.
@@ -216,6 +250,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_pii: false,
             recording: RecordingConfig::default(),
+            trunk: None,
         }
     }
 }
@@ -280,6 +315,31 @@ impl Config {
             None if self.sip_listen.ip().is_unspecified() => IpAddr::from([127, 0, 0, 1]),
             None => self.sip_listen.ip(),
         }
+    }
+
+    /// Each queue's callback key, checked: one of `0-9`, `*`, `#`, `A-D`, and only with a trunk to call back
+    /// through.
+    pub(crate) fn callback_keys(&self) -> anyhow::Result<BTreeMap<String, char>> {
+        let mut keys = BTreeMap::new();
+        for q in &self.queues {
+            let Some(key) = &q.callback_key else { continue };
+            let mut chars = key.chars();
+            let (Some(c), None) = (chars.next(), chars.next()) else {
+                anyhow::bail!("queue {}: callback_key must be one key, got {key:?}", q.name);
+            };
+            anyhow::ensure!(
+                c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D'),
+                "queue {}: callback_key {key:?} is not a phone key (0-9, *, #, A-D)",
+                q.name
+            );
+            anyhow::ensure!(
+                self.trunk.is_some(),
+                "queue {}: callback_key needs a `trunk:` to call customers back through",
+                q.name
+            );
+            keys.insert(q.name.clone(), c);
+        }
+        Ok(keys)
     }
 
     /// The flow for a dialed user part.
@@ -393,6 +453,34 @@ mod tests {
             Config::default().digest_algorithms().unwrap()[0],
             sip_auth::digest::Algorithm::Sha256
         );
+    }
+
+    #[test]
+    fn callback_keys_need_a_phone_key_and_a_trunk() {
+        let c: Config = serde_saphyr::from_str("queues: [{name: support, callback_key: \"*\"}]\n").unwrap();
+        let err = c.callback_keys().unwrap_err().to_string();
+        assert!(err.contains("needs a `trunk:`"), "{err}");
+        let c: Config = serde_saphyr::from_str(
+            "trunk: {address: 127.0.0.1:5080, ring_timeout: 20s}\nqueues: [{name: support, callback_key: \"*\"}, {name: sales}]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.callback_keys().unwrap(),
+            BTreeMap::from([("support".to_owned(), '*')])
+        );
+        let t = c.trunk.as_ref().unwrap().to_trunk();
+        assert_eq!(
+            (t.domain.as_str(), t.caller_id.as_str()),
+            ("127.0.0.1", "hotline")
+        );
+        assert_eq!(t.ring_timeout, Duration::from_secs(20));
+        for bad in ["\"**\"", "\"x\"", "\"\""] {
+            let c: Config = serde_saphyr::from_str(&format!(
+                "trunk: {{address: 127.0.0.1:5080}}\nqueues: [{{name: support, callback_key: {bad}}}]\n"
+            ))
+            .unwrap();
+            assert!(c.callback_keys().is_err(), "{bad} is refused");
+        }
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub(crate) async fn start(
         media_close_grace: Duration::from_secs(1),
         server_name: format!("Hotline/{}", env!("CARGO_PKG_VERSION")),
         time_zone,
+        trunk: config.trunk.as_ref().map(crate::config::TrunkConfig::to_trunk),
+        callback_keys: config.callback_keys()?,
     });
     let io = crate::io::IoExecutor::new(store.clone(), config.directory.clone())?;
     let ports = media_runtime::PortAllocator::new(config.rtp_ports.lo, config.rtp_ports.hi)?;

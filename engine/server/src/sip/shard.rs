@@ -75,6 +75,26 @@ struct CallEntry {
     recording: bool,
 }
 
+impl CallEntry {
+    fn new(
+        session: CallSession,
+        id: model::CallId,
+        leg: super::media_legs::Leg,
+        queue: Option<String>,
+    ) -> Self {
+        Self {
+            session,
+            id,
+            leg: Some(leg),
+            agent_leg: None,
+            agent_call_ids: Vec::new(),
+            queue,
+            offered: Default::default(),
+            recording: false,
+        }
+    }
+}
+
 pub(crate) struct Shard {
     shared: Arc<ShardShared>,
     txn: TxnLayer,
@@ -585,6 +605,26 @@ impl Shard {
                 }
                 self.drain_session(now, call_key);
             }
+            ShardMsg::Callback {
+                call_key,
+                callback_key,
+                taken,
+            } => {
+                if let Some(c) = self.calls.get_mut(&call_key) {
+                    if taken {
+                        c.session.callback_accepted(now);
+                    } else {
+                        c.session.callback_refused(now);
+                    }
+                }
+                self.drain_session(now, call_key);
+                if !taken {
+                    if let Some(c) = self.calls.get_mut(&callback_key) {
+                        c.session.handle_queue_left(now, "callback_refused");
+                    }
+                    self.drain_session(now, callback_key);
+                }
+            }
             ShardMsg::Moved { call_key, queue } => {
                 let Some(c) = self.calls.get_mut(&call_key) else {
                     return;
@@ -645,6 +685,87 @@ impl Shard {
         c.session.offer_agent(now, target);
         self.by_call_id.insert(call_id, call_key);
         self.drain_session(now, call_key);
+    }
+
+    /// Parks a callback for the waiting caller `call_key`: a session that holds their place in `queue` and,
+    /// once an agent answers, calls `number` through the trunk. The queue service confirms the hand-over
+    /// ([`crate::acd::ShardMsg::Callback`]). False when no callback can be made now (the caller waits on).
+    fn start_callback(&mut self, now: Instant, call_key: u64, queue: String, number: String) -> bool {
+        let Some(trunk) = self.shared.session.trunk.clone() else {
+            return false;
+        };
+        let Some(c) = self.calls.get(&call_key) else {
+            return false;
+        };
+        let (flow, of) = (c.session.flow(), c.id);
+        let m = self.shared.metrics.clone();
+        if m.calls_active.load(Ordering::Relaxed) >= self.shared.max_calls as i64 {
+            tracing::warn!(call = %of, "callback refused: at the call limit");
+            return false;
+        }
+        self.next_key += 1;
+        let key = (self.shard_index << 48) | self.next_key;
+        let prompts = self.shared.flows.snapshot().prompts.clone();
+        let leg = match self.media.open(key, self.rng.random(), prompts) {
+            Ok(leg) => leg,
+            Err(e) => {
+                Metrics::inc(&m.rtp_ports_exhausted_total);
+                tracing::warn!(error = %e, "callback refused: no media port");
+                return false;
+            }
+        };
+        let call_id = self.local_call_id();
+        let wall = SystemTime::now();
+        let call = b2bua::CallbackCall {
+            number: number.clone(),
+            queue: queue.clone(),
+            call_id: call_id.clone(),
+            media_port: leg.local_port(),
+            seed: self.rng.random(),
+            flow: flow.clone(),
+            wall_clock: jiff::Timestamp::try_from(wall).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+            callback_of: of.to_string(),
+        };
+        let Some(session) = CallSession::callback(now, self.shared.session.clone(), call) else {
+            return false;
+        };
+        let id = model::CallId::from_parts(u64::try_from(unix_ms(wall)).unwrap_or(0), self.rng.random());
+        let record = NewCall {
+            id,
+            sip_call_id: call_id.clone(),
+            from_uri: format!("sip:{number}@{}", trunk.domain),
+            from_user: number,
+            to_uri: "callback".into(),
+            to_user: "callback".into(),
+            source_addr: trunk.address.to_string(),
+            node_id: self.shared.node_id.clone(),
+            flow: Some(flow.name().to_owned()),
+            flow_version: Some(flow.version().to_owned()),
+            started_at_ms: unix_ms(wall),
+        };
+        if !self.shared.records.try_insert(CallWrite::Insert(record)) {
+            tracing::warn!("callback refused: call-record writer saturated");
+            return false;
+        }
+        let cmd = crate::acd::AcdCmd::Callback {
+            shard: self.shard_index as usize,
+            call_key,
+            callback_key: key,
+        };
+        m.calls_active.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(call = %id, callback_of = %of, %queue, "callback parked");
+        self.calls
+            .insert(key, CallEntry::new(session, id, leg, Some(queue)));
+        self.by_call_id.insert(call_id, key);
+        if !self.shared.acd.send(cmd) {
+            if let Some(c) = self.calls.get_mut(&key) {
+                c.session.handle_queue_left(now, "unavailable");
+            }
+            self.drain_session(now, key);
+            return false;
+        }
+        self.drain_session(now, key);
+        true
     }
 
     /// A fresh Call-ID that the transport routes to this shard.
@@ -788,19 +909,8 @@ impl Shard {
             wall_clock: jiff::Timestamp::try_from(wall).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
         };
         let session = CallSession::new(now, self.shared.session.clone(), incoming);
-        self.calls.insert(
-            call_key,
-            CallEntry {
-                session,
-                id,
-                leg: Some(leg),
-                agent_leg: None,
-                agent_call_ids: Vec::new(),
-                offered: Default::default(),
-                queue: None,
-                recording: false,
-            },
-        );
+        self.calls
+            .insert(call_key, CallEntry::new(session, id, leg, None));
         self.by_call_id.insert(call_id, call_key);
         self.by_txn.insert(key, call_key);
         self.drain_session(now, call_key);
@@ -813,6 +923,7 @@ impl Shard {
         };
         let id = c.id;
         let mut refused_queue = false;
+        let mut refused_callback = false;
         let mut outputs = Vec::new();
         while let Some(out) = c.session.poll_output() {
             outputs.push(out);
@@ -919,6 +1030,11 @@ impl Shard {
                 Output::Queue(b2bua::QueueRequest::Leave) => {
                     let _ = self.shared.acd.send(crate::acd::AcdCmd::Leave { call_key });
                 }
+                Output::Queue(b2bua::QueueRequest::Callback { queue, number }) => {
+                    if !self.start_callback(now, call_key, queue, number) {
+                        refused_callback = true;
+                    }
+                }
             }
         }
         let Some(c) = self.calls.get_mut(&call_key) else {
@@ -929,6 +1045,9 @@ impl Shard {
             c.session.handle_queue_left(now, "unavailable");
             self.drain_session(now, call_key);
             return;
+        }
+        if refused_callback {
+            c.session.callback_refused(now);
         }
         if c.session.is_done() {
             let sip_call_id = c.session.sip_call_id().to_owned();

@@ -1,0 +1,140 @@
+//! Callbacks on the wire: a caller waiting in support presses `*`, hears that they will be called back,
+//! and the engine hangs up. A second caller who joined after them waits on the line. When the agent goes
+//! idle, the callback keeps its place and rings first: the agent's phone shows the customer's number
+//! (display name "Callback"); the agent answers, hears nothing from the queue, and the engine calls the
+//! customer through the trunk (here a scripted peer). Audio crosses both ways, the agent hangs up, the
+//! customer gets BYE, and both records tell the story.
+#![allow(clippy::unwrap_used)] // tests
+
+use std::time::Duration;
+
+use hotline_sip_test::engine::{Engine, Options};
+use hotline_sip_test::peer::{self, Peer};
+use hotline_sip_test::{agent, audio, tools};
+
+const T: Duration = Duration::from_secs(10);
+
+#[test]
+fn a_caller_who_asks_for_a_callback_keeps_their_place_and_is_called_back_through_the_trunk() {
+    called_back(None);
+}
+
+#[test]
+fn the_same_on_postgresql() {
+    if let Some(db) = hotline_sip_test::pg::fresh_database() {
+        called_back(Some(db.url.clone()));
+    }
+}
+
+fn called_back(database: Option<String>) {
+    let mut trunk = Peer::new(0);
+    let engine = Engine::start(Options {
+        database,
+        flows: Some(tools::workspace_root().join("ivr-flows")),
+        extra_config: format!(
+            "trunk: {{address: 127.0.0.1:{}, caller_id: \"+15550009999\", ring_timeout: 20s}}\n\
+             queues: [{{name: support, callback_key: \"*\", announce_every: 0s}}, {{name: sales}}]\n",
+            trunk.sip_port()
+        ),
+        ..Default::default()
+    });
+    trunk.target.set_port(engine.sip_port);
+    agent::create(
+        engine.http_port,
+        br#"{"id": "4001", "name": "Katherine", "password": "orbital-mechanics", "queues": ["support"], "skills": {"support": 5}}"#,
+    );
+    let mut phone = Peer::new(engine.sip_port);
+    agent::register(&mut phone, "4001", "orbital-mechanics");
+
+    // First caller: into support, where no agent is idle yet.
+    let mut first = Peer::new(engine.sip_port);
+    let (first_tag, _) = agent::dial_test_line(&mut first, "callback-first");
+    agent::key_into_support(&mut first, "callback-first", &first_tag);
+    assert!(
+        engine.wait_log("caller joined the queue", T),
+        "{}",
+        engine.log_text()
+    );
+    // Second caller: joins after the first and stays on the line.
+    let mut second = Peer::new(engine.sip_port);
+    let (second_tag, _) = agent::dial_test_line(&mut second, "callback-second");
+    agent::key_into_support(&mut second, "callback-second", &second_tag);
+    assert!(
+        engine.wait_log_count("caller joined the queue", 2, T),
+        "{}",
+        engine.log_text()
+    );
+
+    // The first caller presses *: the confirmation, then our BYE.
+    first.drain_rtp();
+    agent::key_test_line(&mut first, "callback-first", &first_tag, '*', 8);
+    assert!(engine.wait_log("callback parked", T), "{}", engine.log_text());
+    let heard = first.collect_rtp(Duration::from_secs(3));
+    let said = audio::pcmu_frames_of(&audio::demo_prompt("callback-confirmed"), &heard);
+    assert!(
+        said >= 50,
+        "the caller hears \"We will call you back…\": {said} of {} packets match the prompt",
+        heard.len()
+    );
+    let bye = first.expect_request("BYE", T);
+    first.reply_ok(&bye);
+
+    // The agent goes idle: the callback rings first although the second caller is waiting on the line.
+    agent::set_idle(engine.http_port, "4001");
+    let invite = phone.expect_request("INVITE", T);
+    let from = invite.headers.from().unwrap();
+    assert_eq!(from.uri.user(), Some("+15550001111"), "the customer's number");
+    assert_eq!(
+        from.display_name.as_deref(),
+        Some("Callback"),
+        "the callback is offered before the caller who joined later"
+    );
+    agent::answer(&phone, &invite);
+    phone.expect_request("ACK", T);
+
+    // Only now is the customer called, through the trunk, from our caller id.
+    let call = trunk.expect_request("INVITE", T);
+    assert_eq!(call.uri.user(), Some("+15550001111"));
+    assert_eq!(call.headers.from().unwrap().uri.user(), Some("+15550009999"));
+    agent::answer(&trunk, &call);
+    trunk.expect_request("ACK", T);
+    let customer_tone = trunk.stream_tone(peer::sdp_addr(&call.body), 440.0, Duration::from_secs(4));
+    let agent_tone = phone.stream_tone(peer::sdp_addr(&invite.body), 1000.0, Duration::from_secs(4));
+    let heard_by_agent = audio::pcmu_decoded(&phone.collect_rtp(Duration::from_secs(2)));
+    let heard_by_customer = audio::pcmu_decoded(&trunk.collect_rtp(Duration::from_secs(2)));
+    let tail = |v: &[i16]| v[v.len().saturating_sub(8000)..].to_vec();
+    let agent_440 = audio::tone_ratio(&tail(&heard_by_agent), 440.0, 8000.0);
+    let customer_1000 = audio::tone_ratio(&tail(&heard_by_customer), 1000.0, 8000.0);
+    assert!(
+        agent_440 > 0.2,
+        "the agent hears the customer (440 Hz ratio {agent_440:.3})"
+    );
+    assert!(
+        customer_1000 > 0.2,
+        "the customer hears the agent (1000 Hz ratio {customer_1000:.3})"
+    );
+    customer_tone.join().unwrap();
+    agent_tone.join().unwrap();
+
+    // The agent hangs up; the customer gets BYE.
+    agent::hang_up(&mut phone, &invite);
+    let bye = trunk.expect_request("BYE", T);
+    trunk.reply_ok(&bye);
+
+    let firsts = engine.ended_calls(2, "callback-first", T);
+    let original = &firsts[0];
+    assert_eq!(original["end_reason"], "callback_requested", "{original:#}");
+    assert_eq!(original["queue"], "support");
+    let callbacks = engine.ended_calls(2, call.headers.call_id().unwrap(), T);
+    let cb = &callbacks[0];
+    assert_eq!(cb["end_reason"], "agent_hangup", "{cb:#}");
+    assert_eq!(cb["agent"], "4001");
+    assert_eq!(cb["queue"], "support");
+    assert_eq!(cb["from"], "+15550001111");
+    assert_eq!(cb["fields"]["callback_of"], original["id"]);
+
+    // Then the second caller, still waiting, is offered to the same agent once she is free again.
+    let next = phone.expect_request("INVITE", Duration::from_secs(30));
+    assert_eq!(next.headers.from().unwrap().display_name.as_deref(), Some("Test"));
+    agent::hang_up_test_line(&mut second, "callback-second", &second_tag);
+}
