@@ -77,20 +77,27 @@ for d in "${!digits[@]}"; do
     say "digit-$d" "${digits[$d]}"
 done
 
-# Hold music: 10 s, a slow arpeggio over C - A minor - F - G (0.625 s per note, 16 notes).
-# Each note is a sine with a quieter octave partial and a soft attack/decay envelope.
-notes=(C4 E4 G4 E4 A3 C4 E4 C4 F3 A3 C4 A3 G3 B3 D4 B3)
-note_len=0.625
-parts=()
-i=0
-for n in "${notes[@]}"; do
-    f="$work/note-$i.wav"
-    sox -D -n -r 8000 -c 1 -b 16 "$f" synth "$note_len" sine "$n" sine "%12" \
-        remix 1v0.8,2v0.2 fade q 0.03 "$note_len" 0.25
-    parts+=("$f")
-    i=$((i + 1))
-done
-# A pure tone has a crest factor of about 3 dB, so at -3 dBFS peak it would be some 10 dB
-# louder (RMS) than the speech prompts; -12 dBFS peak puts it at speech loudness.
-sox -D "${parts[@]}" "${out_fmt[@]}" "$here/hold-music.wav" norm -12 trim 0 10
-echo "wrote hold-music.wav"
+# Music on hold: the tracks of ../moh/, played in name order as one shared stream. Each is 10 s,
+# a slow arpeggio (0.625 s per note, 16 notes); each note is a sine with a quieter octave partial
+# and a soft attack/decay envelope.
+moh="$here/../moh"
+mkdir -p "$moh"
+music() { # music NAME NOTE...
+    local name="$1"
+    shift
+    local parts=() i=0 n f
+    for n in "$@"; do
+        f="$work/$name-note-$i.wav"
+        sox -D -n -r 8000 -c 1 -b 16 "$f" synth 0.625 sine "$n" sine "%12" \
+            remix 1v0.8,2v0.2 fade q 0.03 0.625 0.25
+        parts+=("$f")
+        i=$((i + 1))
+    done
+    # A pure tone has a crest factor of about 3 dB, so at -3 dBFS peak it would be some 10 dB
+    # louder (RMS) than the speech prompts; -12 dBFS peak puts it at speech loudness.
+    sox -D "${parts[@]}" "${out_fmt[@]}" "$moh/$name.wav" norm -12 trim 0 10
+    echo "wrote ../moh/$name.wav"
+}
+# C - A minor - F - G, then F - D minor - B flat - C.
+music 1-arpeggio C4 E4 G4 E4 A3 C4 E4 C4 F3 A3 C4 A3 G3 B3 D4 B3
+music 2-arpeggio F3 A3 C4 A3 D3 F3 A3 F3 A#2 D3 F3 D3 C3 E3 G3 E3

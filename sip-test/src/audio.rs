@@ -152,6 +152,24 @@ pub fn pcmu_decoded(payloads: &[Vec<u8>]) -> Vec<i16> {
         .collect()
 }
 
+/// The demo's music on hold (`ivr-flows/moh/*.wav` in name order, each padded to whole 20 ms frames, as
+/// the engine plays them) as 8 kHz samples.
+pub fn demo_music() -> Vec<i16> {
+    let dir = crate::tools::workspace_root().join("ivr-flows/moh");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
+        .collect();
+    paths.sort();
+    let mut all = Vec::new();
+    for p in paths {
+        all.extend(read_wav_8k(&p).0);
+        all.resize(all.len().div_ceil(160) * 160, 0);
+    }
+    all
+}
+
 /// A demo prompt (`ivr-flows/prompts/<name>.wav`) as 8 kHz samples.
 pub fn demo_prompt(name: &str) -> Vec<i16> {
     read_wav_8k(&crate::tools::workspace_root().join(format!("ivr-flows/prompts/{name}.wav"))).0

@@ -236,11 +236,64 @@ fn a_waiting_caller_hears_their_place_in_line_between_the_music() {
         said * 10 >= voiced * 8,
         "the caller heard {said} of the {voiced} voiced frames of \"You are number\""
     );
-    let music = audio::pcmu_frames_of(&audio::demo_prompt("hold-music"), &after);
+    let music = audio::pcmu_frames_of(&audio::demo_music(), &after);
     assert!(
         music >= 40,
         "the hold music is back after the announcement: {music} of {} packets",
         after.len()
     );
     agent::hang_up_test_line(&mut caller, call_id, &to_tag);
+}
+
+/// Music on hold is one stream shared by every waiting caller, like a radio: two callers who joined the queue
+/// seconds apart hear the same frames of the `moh/` tracks at the same moments.
+#[test]
+fn waiting_callers_share_one_music_on_hold_stream() {
+    let engine = Engine::start(Options {
+        flows: Some(tools::workspace_root().join("ivr-flows")),
+        extra_config: "queues: [{name: support, announce_every: 0s}, {name: sales}]\n".into(),
+        ..Default::default()
+    });
+    let mut first = Peer::new(engine.sip_port);
+    let (first_tag, _) = agent::dial_test_line(&mut first, "moh-1");
+    agent::key_into_support(&mut first, "moh-1", &first_tag);
+    assert!(
+        engine.wait_log("caller joined the queue", T),
+        "{}",
+        engine.log_text()
+    );
+    // The second caller goes through the menu and verification prompts only now: seconds behind.
+    let mut second = Peer::new(engine.sip_port);
+    let (second_tag, _) = agent::dial_test_line(&mut second, "moh-2");
+    agent::key_into_support(&mut second, "moh-2", &second_tag);
+    assert!(
+        engine.wait_log_count("caller joined the queue", 2, T),
+        "{}",
+        engine.log_text()
+    );
+    first.drain_rtp();
+    second.drain_rtp();
+    let (heard_first, heard_second) = std::thread::scope(|s| {
+        let a = s.spawn(|| first.collect_rtp(Duration::from_secs(3)));
+        let b = s.spawn(|| second.collect_rtp(Duration::from_secs(3)));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let music = audio::demo_music();
+    for (who, heard) in [("first", &heard_first), ("second", &heard_second)] {
+        let frames = audio::pcmu_frames_of(&music, heard);
+        assert!(
+            frames * 10 >= heard.len() * 8,
+            "the {who} caller hears the moh/ music: {frames} of {} packets",
+            heard.len()
+        );
+    }
+    let on_air: std::collections::HashSet<&Vec<u8>> = heard_second.iter().collect();
+    let shared = heard_first.iter().filter(|p| on_air.contains(p)).count();
+    assert!(
+        shared * 10 >= heard_first.len() * 9,
+        "both callers hear the same frames at the same time: {shared} of {} shared",
+        heard_first.len()
+    );
+    agent::hang_up_test_line(&mut first, "moh-1", &first_tag);
+    agent::hang_up_test_line(&mut second, "moh-2", &second_tag);
 }

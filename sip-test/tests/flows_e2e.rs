@@ -172,9 +172,7 @@ fn the_demo_hotline_verifies_a_caller_and_queues_them_for_support() {
     assert_eq!(result.exit, 0, "{}\n{}", result.traces(), engine.log_text());
     if let Some(capture) = capture {
         let payloads = capture::pcmu_payloads(&capture.stop());
-        let (music, _) =
-            audio::read_wav_8k(&tools::workspace_root().join("ivr-flows/prompts/hold-music.wav"));
-        let heard = audio::pcmu_frames_of(&music, &payloads);
+        let heard = audio::pcmu_frames_of(&audio::demo_music(), &payloads);
         eprintln!("hold music: {heard} frames of {} packets", payloads.len());
         // The scenario waits 6 s in the queue after its last key; the verified prompt takes part of it.
         assert!(

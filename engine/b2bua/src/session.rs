@@ -252,8 +252,6 @@ pub enum Record {
     },
 }
 
-/// Music on hold while the call waits in a queue.
-const HOLD_PROMPT: &str = "hold-music";
 /// The highest place and wait (minutes) said as a number; above it the announcement says "many" / "more than
 /// twenty minutes" (the prompt library has `number-1` … `number-20`).
 const MAX_SPOKEN_NUMBER: u64 = 20;
@@ -1025,14 +1023,12 @@ impl CallSession {
         true
     }
 
+    /// Starts the shared music on hold. The id it returns stands for "the music": a play that takes the
+    /// music's place (an announcement) takes this id too, and the music comes back when it ends.
     fn play_hold_music(&mut self) -> u64 {
         self.next_own_play += 1;
-        let play_id = OWN_PLAY | self.next_own_play;
-        self.out.push_back(Output::Media(MediaCommand::Play {
-            play_id,
-            prompts: vec![HOLD_PROMPT.to_owned()],
-        }));
-        play_id
+        self.out.push_back(Output::Media(MediaCommand::Music));
+        OWN_PLAY | self.next_own_play
     }
 
     /// Blind transfer: asks the caller's phone to call `target` (REFER, RFC 3515) and ends our leg once the

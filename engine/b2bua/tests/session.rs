@@ -668,24 +668,9 @@ fn verification_digits_are_masked_and_the_outcome_recorded_then_hold_music_then_
         outs.iter()
             .any(|o| matches!(o, Output::Record(Record::Queue { queue }) if queue == "support"))
     );
-    let hold = media_cmds(&outs)
-        .iter()
-        .find_map(|c| match c {
-            MediaCommand::Play { play_id, prompts } if prompts == &vec!["hold-music".to_owned()] => {
-                Some(*play_id)
-            }
-            _ => None,
-        })
-        .expect("hold music");
-    // The music loops while the call waits.
-    h.media(MediaEvent::PlayFinished {
-        play_id: hold,
-        interrupted: false,
-    });
     assert!(
-        media_cmds(&h.take())
-            .iter()
-            .any(|c| matches!(c, MediaCommand::Play { prompts, .. } if prompts[0] == "hold-music"))
+        media_cmds(&outs).iter().any(|c| matches!(c, MediaCommand::Music)),
+        "the shared music on hold plays while the call waits"
     );
     // The queue timeout sends the flow on to the transfer: a REFER to the caller.
     h.advance(Duration::from_secs(4));
@@ -996,9 +981,11 @@ fn a_queue_announcement_pauses_the_hold_music_and_the_music_comes_back_after_it(
         play_id: *announcement,
         interrupted: false,
     });
-    let again = plays(&h.take());
-    assert_eq!(again.len(), 1);
-    assert_eq!(again[0].1, ["hold-music"]);
+    assert!(
+        media_cmds(&h.take())
+            .iter()
+            .any(|c| matches!(c, MediaCommand::Music))
+    );
 }
 
 #[test]

@@ -29,6 +29,8 @@ macro_rules! say {
 pub(crate) struct ActiveFlows {
     pub(crate) flows: BTreeMap<String, Arc<ivr::Flow>>,
     pub(crate) prompts: Arc<audio::PromptLibrary>,
+    /// The shared music on hold: the tracks of `<flows>/moh/` in name order, or the `hold-music` prompt.
+    pub(crate) music: Option<Arc<media_runtime::MusicOnHold>>,
     info: BTreeMap<String, FlowInfo>,
 }
 
@@ -44,6 +46,8 @@ pub(crate) struct FlowRegistry {
     reloading: Mutex<()>,
     store: store::Store,
     node_id: String,
+    /// When the music on hold went on air (kept across reloads, so the stream does not jump).
+    music_epoch: std::time::Instant,
 }
 
 impl FlowRegistry {
@@ -58,6 +62,7 @@ impl FlowRegistry {
         let empty = ActiveFlows {
             flows: BTreeMap::new(),
             prompts: Arc::new(audio::PromptLibrary::default()),
+            music: None,
             info: BTreeMap::new(),
         };
         let registry = Arc::new(Self {
@@ -69,6 +74,7 @@ impl FlowRegistry {
             reloading: Mutex::new(()),
             store,
             node_id,
+            music_epoch: std::time::Instant::now(),
         });
         let report = registry.reload_now();
         if registry.snapshot().flows.is_empty() {
@@ -105,6 +111,7 @@ impl FlowRegistry {
                 self.snapshot().prompts.clone()
             }
         };
+        let music = load_music(&self.dir.join("moh"), &prompts, self.music_epoch);
         let files = match flow_files(&self.dir) {
             Ok(f) => f,
             Err(e) => {
@@ -244,7 +251,12 @@ impl FlowRegistry {
             .refused
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = refused;
-        let next = Arc::new(ActiveFlows { flows, prompts, info });
+        let next = Arc::new(ActiveFlows {
+            flows,
+            prompts,
+            music,
+            info,
+        });
         match self.current.write() {
             Ok(mut g) => *g = next,
             Err(poisoned) => *poisoned.into_inner() = next,
@@ -273,6 +285,42 @@ impl FlowRegistry {
             Err(_) => tracing::debug!(flow = %fi.name, "no runtime: flow version not recorded"),
         }
     }
+}
+
+/// The music on hold: the `*.wav` tracks of `dir` in rotation, or, without any, the `hold-music` prompt.
+fn load_music(
+    dir: &Path,
+    prompts: &audio::PromptLibrary,
+    epoch: std::time::Instant,
+) -> Option<Arc<media_runtime::MusicOnHold>> {
+    use media_runtime::MusicOnHold;
+    let from_dir = match MusicOnHold::load_dir(dir, epoch) {
+        Ok((music, problems)) => {
+            for p in problems {
+                tracing::warn!(problem = %p, "music on hold track skipped");
+            }
+            music
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            tracing::warn!(error = %e, dir = %dir.display(), "cannot read the music on hold folder");
+            None
+        }
+    };
+    let music = from_dir.or_else(|| {
+        let samples = prompts.get("hold-music")?;
+        MusicOnHold::new(epoch, vec![("hold-music".into(), samples.to_vec())]).0
+    });
+    match &music {
+        Some(m) => {
+            let tracks: Vec<&str> = m.track_names().collect();
+            tracing::info!(?tracks, seconds = m.duration().as_secs(), "music on hold loaded");
+        }
+        None => tracing::warn!(
+            "no music on hold (no moh/ tracks, no hold-music prompt): waiting callers hear silence"
+        ),
+    }
+    music.map(Arc::new)
 }
 
 fn view(d: &ivr::Diagnostic) -> DiagnosticView {

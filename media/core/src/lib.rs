@@ -206,8 +206,11 @@ pub enum MediaCommand {
     /// Plays prompts (names in the prompt library) one after the other. Replaces any current
     /// play, which is reported as interrupted.
     Play { play_id: u64, prompts: Vec<String> },
-    /// Stops the current play (reported as interrupted); no-op when idle.
+    /// Stops the current play (reported as interrupted) and the music on hold; no-op when idle.
     StopPlay,
+    /// Plays the shared music on hold (the frame on air, like a radio) until `StopPlay`; a `Play` goes over
+    /// it and the music is back when the play ends. Silence when the engine has no music.
+    Music,
     /// Ends the leg: it reports [`MediaEvent::Closed`] and stops.
     Close,
     /// Joins this leg to another one: what this leg receives is handed out as [`BridgedPacket`]s for the

@@ -48,6 +48,7 @@
 
 mod error;
 mod leg;
+pub mod moh;
 mod ports;
 pub mod recorder;
 mod shell;
@@ -55,5 +56,6 @@ pub mod wavfile;
 
 pub use error::RuntimeError;
 pub use leg::{LegConfig, LegCore, MAX_BURST, Transmit};
+pub use moh::MusicOnHold;
 pub use ports::{LegSockets, PortAllocator};
 pub use shell::{BRIDGE_QUEUE, COMMAND_QUEUE, LegHandle, bridge, spawn_leg, unbridge};

@@ -42,12 +42,13 @@ pub(crate) struct MediaLegs {
 }
 
 impl MediaLegs {
-    /// Opens a leg that plays from `prompts` (the set that was active when the call arrived).
+    /// Opens a leg that plays from `prompts` and `music` (the set that was active when the call arrived).
     pub(crate) fn open(
         &self,
         key: u64,
         seed: u64,
         prompts: Arc<audio::PromptLibrary>,
+        music: Option<Arc<media_runtime::MusicOnHold>>,
     ) -> Result<Leg, media_runtime::RuntimeError> {
         let sockets = self.ports.allocate(self.bind_ip)?;
         let config = LegConfig {
@@ -60,7 +61,7 @@ impl MediaLegs {
             rtcp_interval: Duration::from_secs(5),
             cname: format!("hotline-{key:x}"),
         };
-        let core = LegCore::new(Instant::now(), config, prompts);
+        let core = LegCore::new(Instant::now(), config, prompts).with_music(music);
         let handle = media_runtime::spawn_leg(sockets, core, self.events.clone(), key);
         Ok(Leg { handle })
     }

@@ -655,8 +655,13 @@ impl Shard {
             tracing::info!(agent = %agent, "offered agent has no registered phone");
             return fail(self);
         };
-        let prompts = self.shared.flows.snapshot().prompts.clone();
-        let leg = match self.media.open(call_key | AGENT_LEG, self.rng.random(), prompts) {
+        let active = self.shared.flows.snapshot();
+        let leg = match self.media.open(
+            call_key | AGENT_LEG,
+            self.rng.random(),
+            active.prompts.clone(),
+            active.music.clone(),
+        ) {
             Ok(leg) => leg,
             Err(e) => {
                 tracing::warn!(error = %e, "no media port for an agent leg");
@@ -705,8 +710,13 @@ impl Shard {
         }
         self.next_key += 1;
         let key = (self.shard_index << 48) | self.next_key;
-        let prompts = self.shared.flows.snapshot().prompts.clone();
-        let leg = match self.media.open(key, self.rng.random(), prompts) {
+        let active = self.shared.flows.snapshot();
+        let leg = match self.media.open(
+            key,
+            self.rng.random(),
+            active.prompts.clone(),
+            active.music.clone(),
+        ) {
             Ok(leg) => leg,
             Err(e) => {
                 Metrics::inc(&m.rtp_ports_exhausted_total);
@@ -843,10 +853,12 @@ impl Shard {
         };
         self.next_key += 1;
         let call_key = (self.shard_index << 48) | self.next_key;
-        let leg = match self
-            .media
-            .open(call_key, self.rng.random(), active.prompts.clone())
-        {
+        let leg = match self.media.open(
+            call_key,
+            self.rng.random(),
+            active.prompts.clone(),
+            active.music.clone(),
+        ) {
             Ok(leg) => leg,
             Err(e) => {
                 Metrics::inc(&m.calls_rejected_total);

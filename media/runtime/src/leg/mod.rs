@@ -160,6 +160,9 @@ pub struct LegCore {
     marker_pending: bool,
     octets_sent: u64,
     play: Option<Playback>,
+    /// The shared music on hold, and whether it plays (under any prompt).
+    music: Option<Arc<crate::MusicOnHold>>,
+    music_on: bool,
     frame: Vec<i16>,
     payload: Vec<u8>,
 
@@ -201,6 +204,13 @@ pub struct LegCore {
 }
 
 impl LegCore {
+    /// The shared music on hold this leg plays on [`MediaCommand::Music`].
+    #[must_use]
+    pub fn with_music(mut self, music: Option<Arc<crate::MusicOnHold>>) -> Self {
+        self.music = music;
+        self
+    }
+
     pub fn new(now: Instant, config: LegConfig, prompts: Arc<PromptLibrary>) -> Self {
         let seq = Seq16(config.initial_seq);
         Self {
@@ -217,6 +227,8 @@ impl LegCore {
             marker_pending: true,
             octets_sent: 0,
             play: None,
+            music: None,
+            music_on: false,
             frame: Vec::with_capacity(FRAME_SAMPLES),
             payload: Vec::with_capacity(FRAME_SAMPLES),
             latched_rtp: None,
@@ -297,7 +309,11 @@ impl LegCore {
             MediaCommand::Configure { remote } => self.configure(now, remote),
             MediaCommand::SetDirection(direction) => self.set_direction(now, direction),
             MediaCommand::Play { play_id, prompts } => self.play(play_id, prompts),
-            MediaCommand::StopPlay => self.stop_play(),
+            MediaCommand::StopPlay => {
+                self.music_on = false;
+                self.stop_play();
+            }
+            MediaCommand::Music => self.music_on = true,
             MediaCommand::Close => self.close(now),
             MediaCommand::Bridge => {
                 self.bridged = true;
@@ -695,14 +711,23 @@ impl LegCore {
             });
         }
 
+        let music = self.music.as_ref().filter(|_| self.music_on && !playing);
         match &self.remote {
             // Bridged and nothing to play: the other leg's media fills the stream.
-            Some(_) if self.bridged && !playing => {}
+            Some(_) if self.bridged && !playing && music.is_none() => {}
             Some(remote) if self.direction.sends() => {
                 let mut payload = std::mem::take(&mut self.payload);
                 payload.clear();
                 if playing {
                     codec::encode(remote.codec, &frame, &mut payload);
+                } else if let Some(m) = music {
+                    if samples == FRAME_SAMPLES {
+                        // The frame on air, encoded once for every listener.
+                        payload.extend_from_slice(m.frame(remote.codec, at));
+                    } else {
+                        m.fill(at, &mut frame);
+                        codec::encode(remote.codec, &frame, &mut payload);
+                    }
                 } else {
                     payload.resize(samples, codec::silence_byte(remote.codec));
                 }

@@ -1139,3 +1139,76 @@ fn a_recording_puts_what_the_leg_receives_left_and_what_it_sends_right() {
         "right is our 1000 Hz prompt"
     );
 }
+
+#[test]
+fn legs_playing_the_music_send_the_frame_on_air_whenever_they_started() {
+    let epoch = origin();
+    let music = Arc::new(
+        crate::MusicOnHold::new(epoch, vec![("ramp".into(), ramp(8000))])
+            .0
+            .unwrap(),
+    );
+    let mut early = Harness::new(config(), vec![("beep", ramp(320))]);
+    early.core =
+        LegCore::new(epoch, config(), Arc::new(PromptLibrary::default())).with_music(Some(music.clone()));
+    early.t0 = epoch;
+    early.now = epoch;
+    early.command(MediaCommand::Configure {
+        remote: remote(Codec::Pcmu),
+    });
+    early.command(MediaCommand::Music);
+    early.run_to(1000);
+    // A second leg starts 370 ms later on its own ptime clock, and plays the same music.
+    let mut late = Harness::new(config(), vec![("beep", ramp(320))]);
+    late.t0 = epoch + ms(370);
+    late.now = late.t0;
+    late.core = LegCore::new(late.t0, config(), late.core.prompts.clone()).with_music(Some(music.clone()));
+    late.command(MediaCommand::Configure {
+        remote: remote(Codec::Pcmu),
+    });
+    late.command(MediaCommand::Music);
+    late.run_to(630);
+    // Every packet carries the frame on air when it was sent: the same bytes for both legs.
+    for sent in early.rtp.iter().chain(&late.rtp) {
+        assert_eq!(
+            sent.payload,
+            music.frame(Codec::Pcmu, sent.at),
+            "at {:?}",
+            sent.at - epoch
+        );
+    }
+    let shared: std::collections::HashSet<_> = early.rtp.iter().map(|s| s.payload.clone()).collect();
+    let late_frames = late.rtp.iter().filter(|s| shared.contains(&s.payload)).count();
+    assert!(
+        late_frames >= late.rtp.len() - 1,
+        "{late_frames} of {}",
+        late.rtp.len()
+    );
+
+    // A prompt goes over the music; the music is back after it; StopPlay ends it (silence).
+    late.command(MediaCommand::Play {
+        play_id: 9,
+        prompts: vec!["beep".into()],
+    });
+    let before = late.rtp.len();
+    late.run_to(630 + 100);
+    let after: Vec<_> = late.rtp[before..].to_vec();
+    let mut beep = Vec::new();
+    codec::encode(Codec::Pcmu, &ramp(320)[..160], &mut beep);
+    assert_eq!(after[0].payload, beep, "the prompt first");
+    let last = after.last().unwrap();
+    assert_eq!(
+        last.payload,
+        music.frame(Codec::Pcmu, last.at),
+        "then the music again"
+    );
+    late.command(MediaCommand::StopPlay);
+    let before = late.rtp.len();
+    late.run_to(630 + 200);
+    assert!(
+        late.rtp[before..]
+            .iter()
+            .all(|s| s.payload.iter().all(|&b| b == 0xFF)),
+        "silence"
+    );
+}
