@@ -97,7 +97,10 @@ impl Engine {
             .arg("serve")
             .arg("--config")
             .arg(&config_path)
-            .env("RUST_LOG", "info,hotline::store_writer=debug")
+            .env(
+                "RUST_LOG",
+                "info,hotline::store_writer=debug,hotline::queue_history=debug",
+            )
             .env_remove("HOTLINE_CONFIG")
             .env_remove("HOTLINE_DATABASE")
             .stdin(Stdio::null())

@@ -94,6 +94,38 @@ fn queued_call_reaches_an_agent(database: Option<String>) {
     assert_eq!(q["support"]["answered"], 1, "{q:#}");
     caller_tone.join().unwrap();
 
+    // The queue's history in the database: the wait, the offer that was answered, the agent's states.
+    let call = c["id"].as_str().unwrap();
+    let entries = wait_json(
+        &engine,
+        &format!("/api/v1/queue-entries?interaction={call}"),
+        |v| v[0]["outcome"] == "finished",
+    );
+    let e = &entries[0];
+    assert_eq!(
+        (e["queue"].as_str(), e["channel"].as_str()),
+        (Some("support"), Some("call")),
+        "{e:#}"
+    );
+    assert_eq!(e["agent"], "4001");
+    assert!(e["connected_at_ms"].as_i64() >= e["joined_at_ms"].as_i64());
+    assert_eq!(e["offers"][0]["agent"], "4001");
+    assert_eq!(e["offers"][0]["outcome"], "answered");
+    let history = wait_json(&engine, "/api/v1/agents/4001/status-history", |v| {
+        v.as_array()
+            .is_some_and(|rows| rows.iter().any(|r| r["state"] == "in_call"))
+    });
+    let states: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .filter_map(|r| r["state"].as_str())
+        .collect();
+    let offered = states.iter().position(|s| *s == "offered").expect("offered");
+    let in_call = states.iter().position(|s| *s == "in_call").expect("in call");
+    assert!(offered < in_call, "offered, then in the call: {states:?}");
+
     // The recording: from the agent's answer, caller (440 Hz) left and agent (1000 Hz) right.
     let rec_id = c["recording"]
         .as_str()
@@ -296,4 +328,25 @@ fn waiting_callers_share_one_music_on_hold_stream() {
     );
     agent::hang_up_test_line(&mut first, "moh-1", &first_tag);
     agent::hang_up_test_line(&mut second, "moh-2", &second_tag);
+}
+
+/// Reads `path` until `done` holds for its JSON, looking again after each history write (the history is
+/// written behind the call), for at most 10 s.
+fn wait_json(engine: &Engine, path: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let (status, text) = engine.api_get(path);
+        assert_eq!(status, 200, "{path}: {text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if done(&v) {
+            return v;
+        }
+        // Wait for the writer's next commit, then look again.
+        let written = engine.log_text().matches("queue history written").count();
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(
+            engine.wait_log_count("queue history written", written + 1, left),
+            "{path} never got there: {v:#}"
+        );
+    }
 }

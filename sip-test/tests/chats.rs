@@ -298,6 +298,22 @@ fn chat_and_agent_sockets_refuse_what_they_must() {
         other => panic!("a logged-out session must get 401, got {:?}", other.err()),
     }
 
+    // The session is in the database: started from this address, ended by the logout.
+    assert!(engine.wait_log("session_ended", T), "{}", engine.log_text());
+    let (status, text) = http::get(engine.http_port, "/api/v1/agents/bob/sessions", Some(TOKEN)).unwrap();
+    assert_eq!(status, 200, "{text}");
+    let sessions: Value = serde_json::from_str(&text).unwrap();
+    let s = &sessions[0];
+    assert_eq!(
+        (s["agent"].as_str(), s["end_reason"].as_str()),
+        (Some("bob"), Some("logout")),
+        "{sessions:#}"
+    );
+    assert_eq!(s["source"], "127.0.0.1");
+    assert!(s["token"].is_null(), "the secret token is not in the record");
+    let (status, _) = http::get(engine.http_port, "/api/v1/agents/nobody/sessions", Some(TOKEN)).unwrap();
+    assert_eq!(status, 404);
+
     // The chat history API is behind the API token.
     let (status, _) = http::get(engine.http_port, &format!("/api/v1/chats/{id}"), None).unwrap();
     assert_eq!(status, 401);

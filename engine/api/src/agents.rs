@@ -217,3 +217,59 @@ pub(crate) async fn delete(
     tracing::info!(agent = %id, "agent deleted");
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Longest history page.
+const MAX_HISTORY_PAGE: u32 = 1000;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct HistoryParams {
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/agents/{id}/status-history`: the agent's status and state changes, newest first.
+pub(crate) async fn status_history(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    axum::extract::Query(p): axum::extract::Query<HistoryParams>,
+) -> Result<Json<Vec<store::AgentStatusRow>>, ApiError> {
+    let limit = crate::parse_limit(p.limit.as_deref(), MAX_HISTORY_PAGE)?;
+    if id.len() > MAX_AGENT_ID || !known_agent(&state, &id).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Json(
+        state.store.agent_status_history(&id, i64::from(limit)).await?,
+    ))
+}
+
+/// `GET /api/v1/agents/{id}/sessions`: the agent's workstation sessions, newest first.
+pub(crate) async fn sessions(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    axum::extract::Query(p): axum::extract::Query<HistoryParams>,
+) -> Result<Json<Vec<store::AgentSessionRow>>, ApiError> {
+    let limit = crate::parse_limit(p.limit.as_deref(), MAX_HISTORY_PAGE)?;
+    if id.len() > MAX_AGENT_ID || !known_agent(&state, &id).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Json(state.store.agent_sessions(&id, i64::from(limit)).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct EntriesParams {
+    interaction: Option<String>,
+}
+
+/// `GET /api/v1/queue-entries?interaction=ID`: every wait of one call or chat in a queue, with its offers.
+pub(crate) async fn queue_entries(
+    State(state): State<ApiState>,
+    axum::extract::Query(p): axum::extract::Query<EntriesParams>,
+) -> Result<Json<Vec<store::QueueEntry>>, ApiError> {
+    let Some(interaction) = p.interaction.filter(|i| !i.is_empty() && i.len() <= 64) else {
+        return Err(bad("interaction", "a call or chat id, at most 64 bytes"));
+    };
+    Ok(Json(state.store.queue_entries(&interaction).await?))
+}
+
+async fn known_agent(state: &ApiState, id: &str) -> Result<bool, ApiError> {
+    Ok(state.store.list_agents().await?.iter().any(|a| a.id == id))
+}

@@ -406,6 +406,8 @@ struct Service {
     leases: Option<Leases>,
     /// The ACD's own command queue (claims report back through it).
     me: mpsc::Sender<AcdCmd>,
+    /// The queue's history in the database.
+    history: Option<crate::queue_history::History>,
 }
 
 /// Starts the ACD task with its queues and agents.
@@ -415,6 +417,7 @@ pub(crate) fn spawn(
     shards: Vec<mpsc::Sender<ShardMsg>>,
     seed: u64,
     leases: Option<Leases>,
+    history: Option<crate::queue_history::History>,
 ) -> anyhow::Result<AcdHandle> {
     let mut acd = Acd::new(Default::default(), seed);
     for q in queues {
@@ -441,6 +444,7 @@ pub(crate) fn spawn(
         queue_names: queues.iter().map(|q| q.name.clone()).collect(),
         leases,
         me: tx.clone(),
+        history,
     };
     service.add_agents(agents);
     tokio::spawn(service.run(rx));
@@ -477,6 +481,8 @@ impl Service {
     async fn run(mut self, mut rx: mpsc::Receiver<AcdCmd>) {
         let mut renew = tokio::time::interval(LEASE / 3);
         renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut flush = tokio::time::interval(Duration::from_secs(1));
+        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.acd.poll_timeout();
             tokio::select! {
@@ -488,6 +494,11 @@ impl Service {
                 _ = renew.tick(), if self.leases.is_some() => {
                     if let Some(l) = &self.leases {
                         l.renew();
+                    }
+                }
+                _ = flush.tick(), if self.history.as_ref().is_some_and(|h| h.backlog() > 0) => {
+                    if let Some(h) = &mut self.history {
+                        h.flush();
                     }
                 }
             }
@@ -736,6 +747,15 @@ impl Service {
 
     fn drain(&mut self) {
         while let Some(ev) = self.acd.poll_event() {
+            if let Some(h) = &mut self.history {
+                let contacts = &self.contacts;
+                h.on_event(&ev, |c| {
+                    contacts.get(&c).map(|c| crate::queue_history::ContactInfo {
+                        interaction: c.reference.clone(),
+                        channel: c.channel,
+                    })
+                });
+            }
             match ev {
                 QueueEvent::Offered {
                     offer,
@@ -1005,16 +1025,27 @@ mod tests {
             vec![],
             1,
             None,
+            None,
         )
         .err()
         .expect("an unknown overflow queue is refused");
         assert!(err.to_string().contains("not another configured queue"), "{err}");
         support.overflow = Some("support".into());
         assert!(
-            spawn(&[support.clone()], vec![], vec![], 1, None).is_err(),
+            spawn(&[support.clone()], vec![], vec![], 1, None, None).is_err(),
             "not itself"
         );
         support.overflow = Some("sales".into());
-        assert!(spawn(&[support, QueueSettings::named("sales")], vec![], vec![], 1, None).is_ok());
+        assert!(
+            spawn(
+                &[support, QueueSettings::named("sales")],
+                vec![],
+                vec![],
+                1,
+                None,
+                None
+            )
+            .is_ok()
+        );
     }
 }

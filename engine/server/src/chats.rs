@@ -167,6 +167,7 @@ enum HubCmd {
     },
     NewSession {
         agent: String,
+        source: IpAddr,
         reply: oneshot::Sender<Result<AgentSession, ChatError>>,
     },
     Logout {
@@ -267,6 +268,8 @@ impl Chat {
 }
 
 struct Session {
+    /// The session's row in `agent_sessions` (not the token, which stays secret).
+    id: String,
     agent: String,
     expires: Instant,
 }
@@ -282,6 +285,8 @@ struct AgentLive {
 struct Hub {
     acd: AcdHandle,
     writes: mpsc::Sender<store::ChatWrite>,
+    /// Session starts and ends for the queue history.
+    history: mpsc::Sender<store::QueueWrite>,
     node_id: String,
     queues: BTreeSet<String>,
     chats: HashMap<String, Chat>,
@@ -299,6 +304,7 @@ pub(crate) fn spawn(
     store: store::Store,
     node_id: String,
     queues: impl IntoIterator<Item = String>,
+    history: mpsc::Sender<store::QueueWrite>,
 ) -> ChatHandle {
     let (tx, rx) = mpsc::channel(HUB_QUEUE);
     let (events_tx, events_rx) = mpsc::channel(HUB_QUEUE);
@@ -310,6 +316,7 @@ pub(crate) fn spawn(
     let hub = Hub {
         acd,
         writes,
+        history,
         node_id,
         queues: queues.into_iter().collect(),
         chats: HashMap::new(),
@@ -395,8 +402,8 @@ impl Hub {
             HubCmd::AttachCustomer { chat, token, reply } => {
                 let _ = reply.send(self.attach_customer(&chat, &token));
             }
-            HubCmd::NewSession { agent, reply } => {
-                let _ = reply.send(self.new_session(now, agent));
+            HubCmd::NewSession { agent, source, reply } => {
+                let _ = reply.send(self.new_session(now, agent, source));
             }
             HubCmd::Logout { token, reply } => {
                 let _ = reply.send(self.logout(&token));
@@ -548,17 +555,31 @@ impl Hub {
         Ok(conn)
     }
 
-    fn new_session(&mut self, now: Instant, agent: String) -> Result<AgentSession, ChatError> {
+    fn new_session(
+        &mut self,
+        now: Instant,
+        agent: String,
+        source: IpAddr,
+    ) -> Result<AgentSession, ChatError> {
         if self.sessions.len() >= MAX_SESSIONS {
-            self.sessions.retain(|_, s| s.expires > now);
+            self.expire_sessions(now);
             if self.sessions.len() >= MAX_SESSIONS {
                 return Err(ChatError::TooMany("too many agent sessions"));
             }
         }
         let token = random_token();
+        let id = ulid::Ulid::new().to_string();
+        self.record(store::QueueWrite::SessionStarted {
+            id: id.clone(),
+            agent: agent.clone(),
+            node_id: self.node_id.clone(),
+            source: source.to_string(),
+            at_ms: now_ms(),
+        });
         self.sessions.insert(
             token.clone(),
             Session {
+                id,
                 agent: agent.clone(),
                 expires: now + SESSION_TTL,
             },
@@ -571,8 +592,42 @@ impl Hub {
         })
     }
 
+    /// Writes a session start or end to the queue history (waiting for room rather than losing it).
+    fn record(&self, w: store::QueueWrite) {
+        if let Err(mpsc::error::TrySendError::Full(w)) = self.history.try_send(w) {
+            let tx = self.history.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(w).await;
+            });
+        }
+    }
+
+    fn end_session(&self, session: &Session, reason: &str) {
+        self.record(store::QueueWrite::SessionEnded {
+            id: session.id.clone(),
+            reason: reason.into(),
+            at_ms: now_ms(),
+        });
+    }
+
+    /// Drops the sessions that have run out, recording their end.
+    fn expire_sessions(&mut self, now: Instant) {
+        let expired: Vec<String> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.expires <= now)
+            .map(|(t, _)| t.clone())
+            .collect();
+        for token in expired {
+            if let Some(s) = self.sessions.remove(&token) {
+                self.end_session(&s, "expired");
+            }
+        }
+    }
+
     fn logout(&mut self, token: &str) -> Result<(), ChatError> {
         let session = self.sessions.remove(token).ok_or(ChatError::Unauthorized)?;
+        self.end_session(&session, "logout");
         let closing: Vec<u64> = self
             .conns
             .iter()
@@ -603,7 +658,7 @@ impl Hub {
     fn attach_agent(&mut self, now: Instant, token: &str) -> Result<WsConn, ChatError> {
         let session = self.sessions.get(token).ok_or(ChatError::Unauthorized)?;
         if session.expires <= now {
-            self.sessions.remove(token);
+            self.expire_sessions(now);
             return Err(ChatError::Unauthorized);
         }
         let agent = session.agent.clone();
@@ -859,7 +914,7 @@ impl Hub {
 
     /// Ends the chats whose customer has been gone longer than the grace of their phase.
     fn sweep(&mut self, now: Instant) {
-        self.sessions.retain(|_, s| s.expires > now);
+        self.expire_sessions(now);
         let gone: Vec<String> = self
             .chats
             .iter()
@@ -1190,7 +1245,7 @@ impl api::ChatControl for ChatsApi {
             if !ok {
                 return Err(ChatError::Unauthorized);
             }
-            hub.ask(|reply| HubCmd::NewSession { agent, reply }).await
+            hub.ask(|reply| HubCmd::NewSession { agent, source, reply }).await
         })
     }
 
@@ -1218,9 +1273,11 @@ mod tests {
         let (acd_tx, acd_rx) = mpsc::channel(64);
         let (writes, writes_rx) = mpsc::channel(64);
         let (me, _) = mpsc::channel(64);
+        let (history, _) = mpsc::channel(64);
         let hub = Hub {
             acd: AcdHandle::for_test(acd_tx),
             writes,
+            history,
             node_id: "node-1".into(),
             queues: ["support".to_owned()].into(),
             chats: HashMap::new(),

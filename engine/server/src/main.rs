@@ -16,6 +16,7 @@ mod config;
 mod flows;
 mod io;
 mod metrics;
+mod queue_history;
 mod recordings;
 mod serve;
 mod sip;

@@ -126,6 +126,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(dir) = config.recordings_dir() {
         crate::recordings::repair_open(&store, &config.node_id, &dir).await?;
     }
+    // Queue waits, offers and workstation sessions a previous run left open end as interrupted.
+    let at = unix_ms(SystemTime::now());
+    let entries = store.close_open_entries(&config.node_id, at).await?;
+    let sessions = store.close_open_sessions(&config.node_id, at).await?;
+    if entries + sessions > 0 {
+        tracing::warn!(
+            entries,
+            sessions,
+            "closed queue entries and agent sessions left open by a previous run"
+        );
+    }
+    let history = crate::queue_history::spawn_writer(store.clone());
 
     let time_zone = config.time_zone()?;
     let lists = config.directory.keys().cloned().collect();
@@ -144,8 +156,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         flows.clone(),
         agents.clone(),
         time_zone,
-        store.clone(),
-        records,
+        crate::sip::Writers {
+            store: store.clone(),
+            records,
+            history: history.clone(),
+        },
         metrics.clone(),
     )
     .await
@@ -159,6 +174,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         store.clone(),
         config.node_id.clone(),
         config.queues.iter().map(|q| q.name.clone()),
+        history,
     );
     let chats = crate::chats::ChatsApi {
         hub,

@@ -4,7 +4,10 @@
 //! A record is inserted when a call starts and finalized when it ends. A record still open at start-up belongs
 //! to a process that died: [`Store::recover_interrupted`] closes it with the end reason `interrupted`. Chats
 //! are kept the same way ([`Store::recover_open_chats`] closes those of a dead process), with their
-//! messages; [`Store::customer_timeline`] lists one customer's calls and chats together.
+//! messages; [`Store::customer_timeline`] lists one customer's calls and chats together. The queue's history
+//! (entries, offers to agents, agents' status changes and login sessions) is written with
+//! [`Store::write_queue`]; [`Store::close_open_entries`] and [`Store::close_open_sessions`] close what a dead
+//! process left open.
 //!
 //! Both backends run the same SQL (parameters are written `$1, $2, …` in order, which SQLite accepts as well);
 //! each has its own migration folder under `migrations/`.
@@ -25,6 +28,7 @@ mod customers;
 mod error;
 mod flows;
 mod leases;
+mod queue_history;
 mod recordings;
 
 pub use agents::{Agent, AgentSecret, MAX_AGENTS_PAGE};
@@ -36,6 +40,9 @@ pub use chats::{
 pub use customers::{Customer, MAX_PHONES, normalize_phone};
 pub use error::StoreError;
 pub use flows::{FlowVersion, MAX_FLOW_SOURCE};
+pub use queue_history::{
+    AgentSessionRow, AgentStatusRow, MAX_QUEUE_HISTORY_PAGE, QueueEntry, QueueOffer, QueueWrite,
+};
 pub use recordings::{MAX_RECORDINGS_PAGE, Recording, RecordingEnd};
 
 use std::str::FromStr;

@@ -28,15 +28,26 @@ pub(crate) struct SipHandle {
     transports: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// Where the SIP side writes: the database and its two writers (call records, queue history).
+pub(crate) struct Writers {
+    pub(crate) store: store::Store,
+    pub(crate) records: RecordSink,
+    pub(crate) history: mpsc::Sender<store::QueueWrite>,
+}
+
 pub(crate) async fn start(
     config: &Config,
     flows: Arc<FlowRegistry>,
     agents: Arc<crate::agents::AgentDirectory>,
     time_zone: jiff::tz::TimeZone,
-    store: store::Store,
-    records: RecordSink,
+    writers: Writers,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<SipHandle> {
+    let Writers {
+        store,
+        records,
+        history,
+    } = writers;
     let (wire, udp, tcp) = transport::bind(config.sip_listen, metrics.clone()).await?;
     let sip_addr = std::net::SocketAddr::new(config.advertised_ip(), udp.local_addr()?.port());
     let session = Arc::new(b2bua::SessionConfig {
@@ -77,7 +88,15 @@ pub(crate) async fn start(
     // Engines sharing a PostgreSQL database claim agents there before offering them contacts.
     let leases =
         (store.backend() == "postgres").then(|| crate::acd::Leases::new(store.clone(), &config.node_id));
-    let acd = crate::acd::spawn(&config.queues, agent_list, acd_senders, rng.random(), leases)?;
+    let history = crate::queue_history::History::new(history, &config.node_id);
+    let acd = crate::acd::spawn(
+        &config.queues,
+        agent_list,
+        acd_senders,
+        rng.random(),
+        leases,
+        Some(history),
+    )?;
     let shared = Arc::new(shard::ShardShared {
         session,
         flows,
