@@ -87,6 +87,8 @@ pub(crate) struct NewAgent {
     queues: Vec<String>,
     #[serde(default = "default_max_chats")]
     max_chats: u32,
+    #[serde(default)]
+    chat_during_call: bool,
 }
 
 fn default_max_chats() -> u32 {
@@ -171,6 +173,7 @@ pub(crate) async fn create(
         skills: new.skills,
         queues: new.queues,
         max_chats: new.max_chats,
+        chat_during_call: new.chat_during_call,
         created_at_ms: jiff::Timestamp::now().as_millisecond(),
     };
     if !state.store.create_agent(&agent, &secret).await? {

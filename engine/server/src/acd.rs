@@ -469,6 +469,7 @@ impl Service {
                 })
                 .collect();
             cfg.max_chats = a.max_chats;
+            cfg.chat_during_call = a.chat_during_call;
             match self.acd.add_agent(cfg) {
                 Ok(()) => {
                     self.known_agents.insert(a.id);

@@ -364,6 +364,7 @@ async fn agents(store: &Store) {
         skills: [("english".to_owned(), 7u8)].into(),
         queues: vec!["support".into()],
         max_chats: 5,
+        chat_during_call: true,
         created_at_ms: 1,
     };
     let secret = hotline_store::AgentSecret {

@@ -54,3 +54,6 @@ CREATE TABLE agent_sessions (
     end_reason     TEXT                           -- logout | expired | interrupted
 );
 CREATE INDEX agent_sessions_agent_started ON agent_sessions (agent, started_at_ms);
+
+-- An agent may be offered chats while on a call (1) or not (0, the default).
+ALTER TABLE agents ADD COLUMN chat_during_call INTEGER NOT NULL DEFAULT 0;
