@@ -89,6 +89,11 @@ fn queued_call_reaches_an_agent(database: Option<String>) {
     assert_eq!(c["hangup_by"], "agent");
     assert_eq!(c["queue"], "support");
     assert_eq!(c["verification"]["verified"], true);
+    assert_eq!(
+        c["region"]["region"], "Fictional (NANP 555)",
+        "from ivr-flows/regions.csv: {c:#}"
+    );
+    assert_eq!(c["region"]["country_code"], "1");
     let (_, queues) = engine.api_get("/api/v1/queues");
     let q: serde_json::Value = serde_json::from_str(&queues).unwrap();
     assert_eq!(q["support"]["answered"], 1, "{q:#}");

@@ -44,6 +44,15 @@ pub(crate) struct CallView {
     fields: std::collections::BTreeMap<String, String>,
     /// The recording's id (`/api/v1/recordings/{id}`), when the call was recorded.
     recording: Option<String>,
+    /// Where the caller's number is from.
+    region: model::RegionInfo,
+}
+
+impl CallView {
+    fn with_region(mut self, regions: &crate::Regions) -> Self {
+        self.region = regions.lookup(&self.from);
+        self
+    }
 }
 
 /// The outcome of identity verification, when the flow ran one.
@@ -97,6 +106,7 @@ impl From<CallRecord> for CallView {
             rating: r.rating,
             fields: r.fields,
             recording: r.recording,
+            region: model::RegionInfo::default(),
         }
     }
 }
@@ -126,7 +136,10 @@ pub(crate) async fn list(
     } else {
         None
     };
-    let views: Vec<CallView> = rows.into_iter().map(CallView::from).collect();
+    let views: Vec<CallView> = rows
+        .into_iter()
+        .map(|r| CallView::from(r).with_region(&state.regions))
+        .collect();
     let mut resp = Json(views).into_response();
     if let Some(next) = next {
         let link = format!("</api/v1/calls?limit={limit}&before={next}>; rel=\"next\"");
@@ -145,7 +158,7 @@ pub(crate) async fn get_one(
         return Err(ApiError::NotFound);
     }
     match state.store.get_call(&id).await? {
-        Some(r) => Ok(Json(r.into())),
+        Some(r) => Ok(Json(CallView::from(r).with_region(&state.regions))),
         None => Err(ApiError::NotFound),
     }
 }

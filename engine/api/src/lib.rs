@@ -86,6 +86,23 @@ pub struct ApiState {
     pub recordings_dir: Option<std::path::PathBuf>,
     /// The chat service and agent sessions (`None`: chat routes answer 503).
     pub chats: Option<Arc<dyn ChatControl>>,
+    /// Where callers' numbers are from (country, and the admin's finer regions).
+    pub regions: Arc<Regions>,
+}
+
+/// The region table and how national numbers are read.
+#[derive(Debug, Default)]
+pub struct Regions {
+    pub table: model::RegionTable,
+    /// The country code a number without `+` or `00` belongs to (`default_country_code` in the config).
+    pub default_country_code: Option<String>,
+}
+
+impl Regions {
+    /// Where `number` is from.
+    pub fn lookup(&self, number: &str) -> model::RegionInfo {
+        self.table.lookup(number, self.default_country_code.as_deref())
+    }
 }
 
 /// Page size when a list request gives no `limit`.

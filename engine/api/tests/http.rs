@@ -118,6 +118,10 @@ async fn app_with_dir() -> (axum::Router, Store, std::path::PathBuf) {
         agents: Arc::new(FakeAgents::default()),
         recordings_dir: Some(dir.join("recordings")),
         chats: None,
+        regions: Arc::new(hotline_api::Regions {
+            table: model::RegionTable::parse_csv("prefix,region\n+4930,Berlin\n", "t.csv").unwrap(),
+            default_country_code: Some("49".into()),
+        }),
     };
     (router(state), store, dir.join("recordings"))
 }

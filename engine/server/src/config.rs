@@ -66,6 +66,11 @@ pub(crate) struct Config {
     pub(crate) recording: RecordingConfig,
     /// The SIP trunk outbound calls go through (callbacks). Without it there are no callbacks.
     pub(crate) trunk: Option<TrunkConfig>,
+    /// The admin's prefix table of regions (CSV `prefix,region[,country]`); default `<flows>/regions.csv` when
+    /// that file exists.
+    pub(crate) regions: Option<PathBuf>,
+    /// The country calling code of numbers dialled without `+` or `00` (e.g. `"49"`), for their region.
+    pub(crate) default_country_code: Option<String>,
 }
 
 /// `trunk:` in the config file.
@@ -251,6 +256,8 @@ impl Default for Config {
             log_pii: false,
             recording: RecordingConfig::default(),
             trunk: None,
+            regions: None,
+            default_country_code: None,
         }
     }
 }
@@ -315,6 +322,29 @@ impl Config {
             None if self.sip_listen.ip().is_unspecified() => IpAddr::from([127, 0, 0, 1]),
             None => self.sip_listen.ip(),
         }
+    }
+
+    /// The region table: `regions`, or `<flows>/regions.csv` when it exists, or none. A file that does not
+    /// load stops the engine with its line and problem.
+    pub(crate) fn region_lookup(&self) -> anyhow::Result<api::Regions> {
+        let path = match &self.regions {
+            Some(p) => Some(p.clone()),
+            None => Some(self.flows.join("regions.csv")).filter(|p| p.is_file()),
+        };
+        let table = match path {
+            Some(p) => model::RegionTable::load_file(&p).map_err(|e| anyhow::anyhow!("{e}"))?,
+            None => model::RegionTable::empty(),
+        };
+        if let Some(cc) = &self.default_country_code {
+            anyhow::ensure!(
+                (1..=3).contains(&cc.len()) && cc.bytes().all(|b| b.is_ascii_digit()),
+                "default_country_code must be 1 to 3 digits (e.g. \"49\"), got {cc:?}"
+            );
+        }
+        Ok(api::Regions {
+            table,
+            default_country_code: self.default_country_code.clone(),
+        })
     }
 
     /// Each queue's callback key, checked: one of `0-9`, `*`, `#`, `A-D`, and only with a trunk to call back
@@ -481,6 +511,28 @@ mod tests {
             .unwrap();
             assert!(c.callback_keys().is_err(), "{bad} is refused");
         }
+    }
+
+    #[test]
+    fn a_region_table_that_does_not_load_is_refused_with_its_line() {
+        let dir = std::env::temp_dir().join(format!("hotline-regions-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("regions.csv");
+        std::fs::write(&path, "prefix,region\n+4930,Berlin\n4989,Munich\n").unwrap();
+        let c: Config = serde_saphyr::from_str(&format!("regions: {}\n", path.display())).unwrap();
+        let err = c.region_lookup().unwrap_err().to_string();
+        assert!(err.contains("regions.csv:3"), "{err}");
+        std::fs::write(&path, "prefix,region\n+4930,Berlin\n").unwrap();
+        let c: Config = serde_saphyr::from_str(&format!(
+            "regions: {}\ndefault_country_code: \"49\"\n",
+            path.display()
+        ))
+        .unwrap();
+        let r = c.region_lookup().unwrap();
+        assert_eq!(r.lookup("030 1234567").region.as_deref(), Some("Berlin"));
+        let c: Config = serde_saphyr::from_str("default_country_code: \"4x\"\n").unwrap();
+        assert!(c.region_lookup().is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

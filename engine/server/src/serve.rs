@@ -140,6 +140,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let history = crate::queue_history::spawn_writer(store.clone());
 
     let time_zone = config.time_zone()?;
+    let regions = Arc::new(config.region_lookup()?);
+    tracing::info!(prefixes = regions.table.len(), "region table loaded");
     let lists = config.directory.keys().cloned().collect();
     let flows =
         crate::flows::FlowRegistry::load(&config.flows, lists, store.clone(), config.node_id.clone())?;
@@ -188,6 +190,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         flows: flows.clone(),
         agents: Arc::new(crate::agents::AgentsApi(agents, sip.acd.clone())),
         chats: Some(Arc::new(chats)),
+        regions,
         recordings_dir: config.recordings_dir(),
     };
     let app = api::router(state);
