@@ -139,3 +139,138 @@ fn an_agent_takes_chats_in_the_browser_workstation() {
     b.click("#logout");
     b.wait_text("#login-error", "Logged out");
 }
+
+/// An agent who answers calls on a SIP phone works in the workstation beside it: while the phone rings, the
+/// caller panel shows the number, its region, the verification result, the keypress trail and the queue;
+/// during the call the agent writes notes that go to the call record; afterwards the call is in their last
+/// calls, and removing it from the list leaves the record in place.
+#[test]
+fn the_caller_panel_shows_who_is_calling_and_notes_go_to_the_record() {
+    let Some(mut b) = Browser::launch() else {
+        return;
+    };
+    let engine = Engine::start(Options {
+        flows: Some(hotline_sip_test::tools::workspace_root().join("ivr-flows")),
+        extra_config: "queues: [{name: support, announce_every: 0s}, {name: sales}]\n".into(),
+        ..Default::default()
+    });
+    let shots = std::env::var_os("HOTLINE_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| engine.data_dir.clone());
+    agent::create(
+        engine.http_port,
+        json!({"id": "carol", "name": "Carol", "password": PASSWORD, "queues": ["support"], "skills": {"support": 5}, "max_chats": 0})
+            .to_string()
+            .as_bytes(),
+    );
+    let mut phone = hotline_sip_test::peer::Peer::new(engine.sip_port);
+    agent::register(&mut phone, "carol", PASSWORD);
+    let base = format!("http://127.0.0.1:{}", engine.http_port);
+    b.goto(&format!("{base}/workstation/"));
+    b.fill("#login-agent", "carol");
+    b.fill("#login-password", PASSWORD);
+    b.click("#login-submit");
+    b.wait("#main");
+    b.wait("#recent-empty");
+    b.click("button[data-status=idle]");
+    b.wait("button[data-status=idle][aria-pressed=true]");
+
+    // A caller keys into support on the demo's test line and is verified as customer 1001.
+    let mut caller = hotline_sip_test::peer::Peer::new(engine.sip_port);
+    let (to_tag, _) = agent::dial_test_line(&mut caller, "panel-1");
+    agent::key_into_support(&mut caller, "panel-1", &to_tag);
+    let invite = phone.expect_request("INVITE", Duration::from_secs(20));
+    b.wait_text("#call-phase", "Ringing");
+    b.wait_text("#call-number", "+15550001111");
+    b.wait_text("#call-region", "Fictional (NANP 555)");
+    b.wait_text("#call-verification", "verified (keyed id), customer 1001");
+    b.wait_text("#call-queue", "support");
+    assert!(
+        b.text("#call-trail").starts_with('2'),
+        "the menu key first: {}",
+        b.text("#call-trail")
+    );
+    b.screenshot(&shots.join("workstation-ringing.png"));
+
+    agent::answer(&phone, &invite);
+    phone.expect_request("ACK", T);
+    b.wait_text("#call-phase", "In call with");
+    b.fill("#call-notes", "Card blocked after three wrong PINs; unblocked.");
+    b.click("#notes-save");
+    b.wait_text("#notes-status", "Saved.");
+    b.screenshot(&shots.join("workstation-in-call.png"));
+
+    agent::hang_up_test_line(&mut caller, "panel-1", &to_tag);
+    let bye = phone.expect_request("BYE", T);
+    phone.reply_ok(&bye);
+    b.wait_text("#call-phase", "Call ended");
+    b.wait_text("#recent-calls tr td", "+15550001111");
+    let calls = engine.ended_calls(1, "panel-1", T);
+    let id = calls[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(calls[0]["agent"], "carol");
+    let (_, record) = engine.api_get(&format!("/api/v1/calls/{id}"));
+    let record: Value = serde_json::from_str(&record).unwrap();
+    assert_eq!(
+        record["notes"], "Card blocked after three wrong PINs; unblocked.",
+        "{record:#}"
+    );
+    assert_eq!(record["notes_by"], "carol");
+    b.wait_text("#recent-calls tr td", "Card blocked");
+
+    // Notes are limited to 4000 bytes (at the limit saved, one more refused); only the agent who took the call
+    // writes them.
+    let (status, text) = http::post_json(
+        engine.http_port,
+        "/api/v1/agent/login",
+        json!({"agent": "carol", "password": PASSWORD})
+            .to_string()
+            .as_bytes(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{text}");
+    let token = serde_json::from_str::<Value>(&text).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let notes_path = format!("/api/v1/agent/calls/{id}/notes");
+    let put = |notes: String, token: &str| {
+        http::put_json(
+            engine.http_port,
+            &notes_path,
+            json!({"notes": notes}).to_string().as_bytes(),
+            Some(token),
+        )
+        .unwrap()
+    };
+    assert_eq!(put("n".repeat(4000), &token).0, 204);
+    assert_eq!(put("n".repeat(4001), &token).0, 400);
+    agent::create(
+        engine.http_port,
+        json!({"id": "dave", "name": "Dave", "password": PASSWORD})
+            .to_string()
+            .as_bytes(),
+    );
+    let (_, text) = http::post_json(
+        engine.http_port,
+        "/api/v1/agent/login",
+        json!({"agent": "dave", "password": PASSWORD})
+            .to_string()
+            .as_bytes(),
+        None,
+    )
+    .unwrap();
+    let dave = serde_json::from_str::<Value>(&text).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(put("mine now".into(), &dave).0, 403, "not Dave's call");
+    assert_eq!(put("x".into(), "not-a-session").0, 401);
+
+    // Removing the call from the list: the list is empty again, the record stays.
+    b.click(&format!("#recent-calls tr[data-call='{id}'] .remove-call"));
+    b.wait("#recent-empty:not([hidden])");
+    assert_eq!(b.count("#recent-calls tr"), 0);
+    let (status, _) = engine.api_get(&format!("/api/v1/calls/{id}"));
+    assert_eq!(status, 200, "the record itself stays");
+}

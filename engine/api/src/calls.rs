@@ -46,6 +46,9 @@ pub(crate) struct CallView {
     recording: Option<String>,
     /// Where the caller's number is from.
     region: model::RegionInfo,
+    /// The agent's notes on the call, and who saved them.
+    notes: String,
+    notes_by: Option<String>,
 }
 
 impl CallView {
@@ -107,6 +110,8 @@ impl From<CallRecord> for CallView {
             fields: r.fields,
             recording: r.recording,
             region: model::RegionInfo::default(),
+            notes: r.notes,
+            notes_by: r.notes_by,
         }
     }
 }

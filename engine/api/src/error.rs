@@ -24,6 +24,8 @@ pub enum ApiError {
     TooMany(&'static str),
     #[error("{0}")]
     Unavailable(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
 }
 
 impl ApiError {
@@ -37,6 +39,7 @@ impl ApiError {
             Self::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             Self::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         }
     }
 }

@@ -36,6 +36,7 @@
 mod agents;
 mod calls;
 mod chats;
+mod desk;
 mod error;
 mod flows;
 mod recordings;
@@ -152,6 +153,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/agent/login", post(chats::login))
         .route("/agent/logout", post(chats::logout))
         .route("/agent/session", get(chats::session))
+        .route("/agent/calls", get(desk::recent))
+        .route("/agent/calls/{id}", axum::routing::delete(desk::hide))
+        .route("/agent/calls/{id}/notes", axum::routing::put(desk::notes))
         .route("/agent/ws", get(chats::agent_ws))
         .merge(protected);
     Router::new()

@@ -391,6 +391,8 @@ struct Contact {
     skills: Vec<queue::Skill>,
     reference: String,
     hops: u8,
+    /// When it first joined a queue (its wait, shown to the agent it is offered to).
+    joined: Instant,
 }
 
 struct Service {
@@ -527,6 +529,7 @@ impl Service {
                         .collect(),
                     reference,
                     hops: 0,
+                    joined: now,
                 };
                 match self.join(now, &queue, contact) {
                     Ok(()) => {}
@@ -569,8 +572,10 @@ impl Service {
                 AgentEvent::Ended { offer, .. } => {
                     self.offers.remove(&offer);
                     if let Some(contact) = self.by_call.remove(&call_key) {
-                        self.contacts.remove(&contact);
-                        let _ = self.acd.finish(now, contact);
+                        // The contact goes with its `Finished` event (which tells the agent's desk).
+                        if self.acd.finish(now, contact).is_err() {
+                            self.contacts.remove(&contact);
+                        }
                     }
                 }
             },
@@ -603,6 +608,7 @@ impl Service {
                         .collect(),
                     reference: chat.clone(),
                     hops: 0,
+                    joined: now,
                 };
                 if let Err(e) = self.join(now, &queue, contact) {
                     tracing::info!(%queue, error = %e, "chat not queued");
@@ -762,12 +768,25 @@ impl Service {
                     offer,
                     contact,
                     agent,
+                    queue,
                     ..
                 } => {
                     if !self.contacts.contains_key(&contact) {
                         continue;
                     }
                     self.offers.insert(offer.0, offer);
+                    if let Some(c) = self.contacts.get(&contact).filter(|c| c.channel == Channel::Call) {
+                        let notice = crate::chats::CallNotice::Offered {
+                            offer: offer.0,
+                            call: c.reference.clone(),
+                            queue: queue.clone(),
+                            waited_ms: u64::try_from(c.joined.elapsed().as_millis()).unwrap_or(u64::MAX),
+                        };
+                        self.to_hub(crate::chats::ChatEvent::Call {
+                            agent: agent.0.clone(),
+                            notice,
+                        });
+                    }
                     let me = self.me.clone();
                     match &mut self.leases {
                         // Rings once the agent is claimed in the shared database.
@@ -779,9 +798,19 @@ impl Service {
                     offer,
                     contact,
                     reason,
-                    ..
+                    agent,
                 } => {
                     tracing::debug!(offer = offer.0, ?reason, "offer ended");
+                    if let Some(c) = self.contacts.get(&contact).filter(|c| c.channel == Channel::Call) {
+                        let notice = crate::chats::CallNotice::OfferEnded {
+                            offer: offer.0,
+                            call: c.reference.clone(),
+                        };
+                        self.to_hub(crate::chats::ChatEvent::Call {
+                            agent: agent.0,
+                            notice,
+                        });
+                    }
                     let answered = matches!(reason, queue::OfferEndReason::AnsweredElsewhere);
                     if self.offers.remove(&offer.0).is_some() {
                         match self.contacts.get(&contact).map(|c| c.owner.clone()) {
@@ -808,6 +837,15 @@ impl Service {
                     ..
                 } => {
                     tracing::info!(contact = contact.0, agent = %agent.0, %queue, wait_ms = wait.as_millis() as u64, "contact connected to an agent");
+                    if let Some(c) = self.contacts.get(&contact).filter(|c| c.channel == Channel::Call) {
+                        let notice = crate::chats::CallNotice::Connected {
+                            call: c.reference.clone(),
+                        };
+                        self.to_hub(crate::chats::ChatEvent::Call {
+                            agent: agent.0.clone(),
+                            notice,
+                        });
+                    }
                     if let Some(Owner::Chat { chat }) = self.contacts.get(&contact).map(|c| c.owner.clone()) {
                         self.to_hub(crate::chats::ChatEvent::Connected {
                             chat,
@@ -895,6 +933,17 @@ impl Service {
                     }),
                     None => {}
                 },
+                QueueEvent::Finished { contact, agent, .. } => {
+                    if let Some(c) = self.contacts.remove(&contact) {
+                        if c.channel == Channel::Call {
+                            let notice = crate::chats::CallNotice::Ended { call: c.reference };
+                            self.to_hub(crate::chats::ChatEvent::Call {
+                                agent: agent.0,
+                                notice,
+                            });
+                        }
+                    }
+                }
                 QueueEvent::Joined {
                     contact,
                     queue,

@@ -93,6 +93,29 @@ pub(crate) enum ChatEvent {
         state: &'static str,
         reason: String,
     },
+    /// Something about a call that concerns an agent's desk (their phone rings, they took it, it ended).
+    Call {
+        agent: String,
+        notice: CallNotice,
+    },
+}
+
+/// Call events shown on the agent's workstation (the audio is on their phone).
+#[derive(Debug)]
+pub(crate) enum CallNotice {
+    /// Their phone rings for `call`, which waited `waited_ms` in `queue`.
+    Offered {
+        offer: u64,
+        call: String,
+        queue: String,
+        waited_ms: u64,
+    },
+    /// It stopped ringing without their answer.
+    OfferEnded { offer: u64, call: String },
+    /// They answered.
+    Connected { call: String },
+    /// The call they had ended.
+    Ended { call: String },
 }
 
 pub(crate) fn status_name(s: queue::AgentStatus) -> &'static str {
@@ -164,6 +187,11 @@ enum HubCmd {
         chat: String,
         token: String,
         reply: oneshot::Sender<Result<WsConn, ChatError>>,
+    },
+    /// A frame for an agent's sockets, built off the hub (a caller panel read from the database).
+    AgentFrame {
+        agent: String,
+        frame: serde_json::Value,
     },
     NewSession {
         agent: String,
@@ -287,6 +315,9 @@ struct Hub {
     writes: mpsc::Sender<store::ChatWrite>,
     /// Session starts and ends for the queue history.
     history: mpsc::Sender<store::QueueWrite>,
+    /// Caller panels are read from here.
+    store: Option<store::Store>,
+    regions: Arc<api::Regions>,
     node_id: String,
     queues: BTreeSet<String>,
     chats: HashMap<String, Chat>,
@@ -305,11 +336,12 @@ pub(crate) fn spawn(
     node_id: String,
     queues: impl IntoIterator<Item = String>,
     history: mpsc::Sender<store::QueueWrite>,
+    regions: Arc<api::Regions>,
 ) -> ChatHandle {
     let (tx, rx) = mpsc::channel(HUB_QUEUE);
     let (events_tx, events_rx) = mpsc::channel(HUB_QUEUE);
     let (writes, writes_rx) = mpsc::channel(WRITE_QUEUE);
-    tokio::spawn(write_chats(store, writes_rx));
+    tokio::spawn(write_chats(store.clone(), writes_rx));
     if !acd.send(AcdCmd::ChatHub(events_tx)) {
         tracing::error!("the queue service did not take the chat hub: chats will not be offered");
     }
@@ -317,6 +349,8 @@ pub(crate) fn spawn(
         acd,
         writes,
         history,
+        store: Some(store),
+        regions,
         node_id,
         queues: queues.into_iter().collect(),
         chats: HashMap::new(),
@@ -402,6 +436,7 @@ impl Hub {
             HubCmd::AttachCustomer { chat, token, reply } => {
                 let _ = reply.send(self.attach_customer(&chat, &token));
             }
+            HubCmd::AgentFrame { agent, frame } => self.send_agent(&agent, &frame),
             HubCmd::NewSession { agent, source, reply } => {
                 let _ = reply.send(self.new_session(now, agent, source));
             }
@@ -1170,6 +1205,42 @@ impl Hub {
                 let frame = json!({"type": "state", "status": status, "state": state, "reason": reason});
                 self.send_agent(&agent, &frame);
             }
+            ChatEvent::Call { agent, notice } => self.call_notice(agent, notice),
+        }
+    }
+}
+
+impl Hub {
+    /// Tells the agent's workstation about a call: at once for what the ACD knows, then, for an offer, the
+    /// caller panel read from the database (`call_panel`, which may arrive after the offer ended: the
+    /// workstation shows it only for the call on screen).
+    fn call_notice(&mut self, agent: String, notice: CallNotice) {
+        let frame = match &notice {
+            CallNotice::Offered {
+                offer,
+                call,
+                queue,
+                waited_ms,
+            } => {
+                json!({"type": "call_offered", "offer": offer, "call": call, "queue": queue, "waited_ms": waited_ms})
+            }
+            CallNotice::OfferEnded { offer, call } => {
+                json!({"type": "call_offer_ended", "offer": offer, "call": call})
+            }
+            CallNotice::Connected { call } => json!({"type": "call_started", "call": call}),
+            CallNotice::Ended { call } => json!({"type": "call_ended", "call": call}),
+        };
+        let has_sockets = self.agents.get(&agent).is_some_and(|a| !a.sockets.is_empty());
+        if !has_sockets {
+            return;
+        }
+        self.send_agent(&agent, &frame);
+        if let (CallNotice::Offered { call, .. }, Some(store)) = (notice, self.store.clone()) {
+            let (me, regions) = (self.me.clone(), self.regions.clone());
+            tokio::spawn(async move {
+                let frame = crate::desk::call_panel(&store, &regions, &call).await;
+                let _ = me.send(HubCmd::AgentFrame { agent, frame }).await;
+            });
         }
     }
 }
@@ -1278,6 +1349,8 @@ mod tests {
             acd: AcdHandle::for_test(acd_tx),
             writes,
             history,
+            store: None,
+            regions: Arc::default(),
             node_id: "node-1".into(),
             queues: ["support".to_owned()].into(),
             chats: HashMap::new(),

@@ -13,6 +13,7 @@ mod acd;
 mod agents;
 mod chats;
 mod config;
+mod desk;
 mod flows;
 mod io;
 mod metrics;

@@ -177,6 +177,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         config.node_id.clone(),
         config.queues.iter().map(|q| q.name.clone()),
         history,
+        regions.clone(),
     );
     let chats = crate::chats::ChatsApi {
         hub,

@@ -69,6 +69,12 @@ pub struct CallRecord {
     pub recording: Option<String>,
     /// The agent who took the call.
     pub agent: Option<String>,
+    /// The agent's notes on the call (empty when none were saved).
+    pub notes: String,
+    /// The agent who last saved the notes.
+    pub notes_by: Option<String>,
+    /// When the notes were last saved (unix ms).
+    pub notes_at_ms: Option<i64>,
 }
 
 /// One write to the call records, as the engine produces them while calls run.
@@ -125,9 +131,11 @@ pub struct CallQuery {
     pub before: Option<String>,
 }
 
-const COLUMNS: &str = "id, sip_call_id, from_uri, from_user, to_uri, to_user, source_addr, node_id, flow, \
+/// The columns [`decode`] reads, for every query that builds a [`CallRecord`] (the table must be `calls`,
+/// not aliased).
+pub(crate) const COLUMNS: &str = "id, sip_call_id, from_uri, from_user, to_uri, to_user, source_addr, node_id, flow, \
     flow_version, started_at, answered_at, ended_at, end_reason, hangup_by, keypresses, trail, media_stats, \
-    verified, verify_method, verify_attempts, customer_id, queue, rating, fields, agent, \
+    verified, verify_method, verify_attempts, customer_id, queue, rating, fields, agent, notes, notes_by, notes_at_ms, \
     (SELECT r.id FROM recordings r WHERE r.call_id = calls.id LIMIT 1) AS recording";
 
 fn encode_trail(trail: &[TrailItem]) -> String {
@@ -371,7 +379,7 @@ impl Store {
     }
 }
 
-fn decode<R>(row: &R) -> Result<CallRecord, StoreError>
+pub(crate) fn decode<R>(row: &R) -> Result<CallRecord, StoreError>
 where
     R: Row,
     for<'a> &'a str: sqlx::ColumnIndex<R>,
@@ -427,5 +435,8 @@ where
         fields,
         recording: row.try_get("recording")?,
         agent: row.try_get("agent")?,
+        notes: row.try_get("notes")?,
+        notes_by: row.try_get("notes_by")?,
+        notes_at_ms: row.try_get("notes_at_ms")?,
     })
 }

@@ -23,4 +23,11 @@ pub enum StoreError {
     /// A caller asked for more rows than allowed in one page.
     #[error("limit {requested} is above the maximum of {max}")]
     LimitTooLarge { requested: u32, max: u32 },
+    /// A caller gave a value longer than the store keeps (lengths in bytes of UTF-8).
+    #[error("{what} is {len} bytes long, above the maximum of {limit} bytes")]
+    TooLarge {
+        what: &'static str,
+        len: usize,
+        limit: usize,
+    },
 }

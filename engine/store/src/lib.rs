@@ -7,7 +7,8 @@
 //! messages; [`Store::customer_timeline`] lists one customer's calls and chats together. The queue's history
 //! (entries, offers to agents, agents' status changes and login sessions) is written with
 //! [`Store::write_queue`]; [`Store::close_open_entries`] and [`Store::close_open_sessions`] close what a dead
-//! process left open.
+//! process left open. An agent's desk keeps notes on calls ([`Store::set_call_notes`]) and lists the calls the
+//! agent took ([`Store::agent_recent_calls`]), without those the agent removed ([`Store::hide_call_for_agent`]).
 //!
 //! Both backends run the same SQL (parameters are written `$1, $2, …` in order, which SQLite accepts as well);
 //! each has its own migration folder under `migrations/`.
@@ -21,6 +22,7 @@
 //! ```
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod agent_desk;
 mod agents;
 mod calls;
 mod chats;
@@ -31,6 +33,7 @@ mod leases;
 mod queue_history;
 mod recordings;
 
+pub use agent_desk::{MAX_NOTES_BYTES, MAX_RECENT_CALLS};
 pub use agents::{Agent, AgentSecret, MAX_AGENTS_PAGE};
 pub use calls::{CallFinal, CallQuery, CallRecord, CallWrite, MAX_LIST_LIMIT, NewCall};
 pub use chats::{

@@ -13,6 +13,7 @@ const state = {
   active: null,
   retry: 0,
   closing: false,
+  call: null, // { id, phase: "ringing" | "in call" | "ended", offer }
 };
 
 function banner(text, kind) {
@@ -148,6 +149,7 @@ function onFrame(f) {
       for (const c of f.chats || []) openChat(c.chat, c.customer, c.queue, c.messages || []);
       $("#offers").textContent = "";
       for (const o of f.offers || []) showOffer(o);
+      loadRecent();
       break;
     }
     case "status":
@@ -177,6 +179,29 @@ function onFrame(f) {
     case "ended":
       removeOfferOfChat(f.chat);
       endChat(f.chat, f.reason);
+      break;
+    case "call_offered":
+      showCall({ id: f.call, phase: "ringing", offer: f.offer });
+      $("#call-queue").textContent = `${f.queue}, waited ${Math.round(f.waited_ms / 1000)} s`;
+      break;
+    case "call_panel":
+      if (state.call && state.call.id === f.call) fillPanel(f);
+      break;
+    case "call_offer_ended":
+      if (state.call && state.call.id === f.call && state.call.phase === "ringing") hideCall();
+      break;
+    case "call_started":
+      if (!state.call || state.call.id !== f.call) showCall({ id: f.call, phase: "in call" });
+      state.call.phase = "in call";
+      $("#call-phase").textContent = "In call with";
+      break;
+    case "call_ended":
+      if (state.call && state.call.id === f.call) {
+        state.call.phase = "ended";
+        $("#call-phase").textContent = "Call ended:";
+        $("#call-close").hidden = false;
+      }
+      loadRecent();
       break;
     case "error":
       if (f.code === "session_expired") {
@@ -384,3 +409,142 @@ if (state.token) {
 } else {
   showLogin();
 }
+
+// ---- Calls: the caller panel while the agent's phone rings and during the call, and the last calls.
+
+const PHASES = { ringing: "Ringing:", "in call": "In call with", ended: "Call ended:" };
+
+function showCall(call) {
+  state.call = call;
+  $("#call").hidden = false;
+  $("#call-phase").textContent = PHASES[call.phase];
+  $("#call-number").textContent = "…";
+  for (const id of ["#call-region", "#call-verification", "#call-trail", "#call-queue"]) $(id).textContent = "…";
+  $("#call-previous").textContent = "";
+  $("#call-notes").value = "";
+  $("#notes-status").textContent = "";
+  $("#call-close").hidden = true;
+}
+
+function hideCall() {
+  state.call = null;
+  $("#call").hidden = true;
+}
+
+function regionText(r) {
+  if (!r) return "unknown";
+  const parts = [r.region, r.country_name].filter(Boolean);
+  return parts.length ? parts.join(", ") : "unknown";
+}
+
+function trailText(keys) {
+  return keys ? keys.split("").join(" ") : "none";
+}
+
+function fillPanel(p) {
+  $("#call-number").textContent = p.number || "unknown number";
+  $("#call-region").textContent = regionText(p.region);
+  const v = p.verification;
+  $("#call-verification").textContent = v
+    ? `${v.verified ? "verified" : "not verified"} (${(v.method || "").replace("_", " ")})${v.customer_id ? `, customer ${v.customer_id}` : ""}`
+    : "not asked";
+  $("#call-trail").textContent = trailText(p.keypresses);
+  if (p.queue && $("#call-queue").textContent === "…") $("#call-queue").textContent = p.queue;
+  const list = $("#call-previous");
+  list.textContent = "";
+  for (const i of p.previous || []) {
+    const li = document.createElement("li");
+    const when = new Date(i.started_at_ms).toLocaleString();
+    li.textContent = `${i.kind} ${when}${i.queue ? `, ${i.queue}` : ""}${i.agent ? `, ${i.agent}` : ""}${i.outcome ? `, ${i.outcome.replace("_", " ")}` : ""}`;
+    list.appendChild(li);
+  }
+  if (!list.children.length) {
+    const li = document.createElement("li");
+    li.textContent = "first contact";
+    list.appendChild(li);
+  }
+  if (p.notes && !$("#call-notes").value) $("#call-notes").value = p.notes;
+}
+
+async function desk(path, options) {
+  const opts = options || {};
+  opts.headers = Object.assign({ Authorization: `Bearer ${state.token}` }, opts.headers || {});
+  let resp;
+  try {
+    resp = await fetch(path, opts);
+  } catch (e) {
+    banner("The engine cannot be reached. Check your network; your work on this page is kept.", "error");
+    return null;
+  }
+  if (resp.status === 401) {
+    expired();
+    return null;
+  }
+  return resp;
+}
+
+async function saveNotes(event) {
+  event.preventDefault();
+  if (!state.call) return;
+  const notes = $("#call-notes").value;
+  $("#notes-status").textContent = "Saving…";
+  const resp = await desk(`/api/v1/agent/calls/${encodeURIComponent(state.call.id)}/notes`, {
+    method: "PUT",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ notes }),
+  });
+  if (!resp) {
+    $("#notes-status").textContent = "Not saved.";
+    return;
+  }
+  if (resp.status === 204) {
+    $("#notes-status").textContent = "Saved.";
+    loadRecent();
+  } else if (resp.status === 403) {
+    $("#notes-status").textContent = "Not saved: notes go on calls you answered.";
+  } else {
+    $("#notes-status").textContent = `Not saved (HTTP ${resp.status}).`;
+  }
+}
+
+async function loadRecent() {
+  const resp = await desk("/api/v1/agent/calls?limit=10");
+  if (!resp || !resp.ok) return;
+  const calls = await resp.json();
+  const body = $("#recent-calls");
+  body.textContent = "";
+  for (const c of calls) {
+    const tr = document.createElement("tr");
+    tr.dataset.call = c.id;
+    const cells = [
+      c.number,
+      new Date(c.started_at_ms).toLocaleString(),
+      regionText(c.region),
+      c.queue || "",
+      trailText(c.keypresses),
+      c.notes,
+    ];
+    for (const text of cells) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.appendChild(td);
+    }
+    const td = document.createElement("td");
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "remove-call";
+    remove.textContent = "Remove";
+    remove.title = "Remove from this list (the call record stays)";
+    remove.onclick = async () => {
+      const r = await desk(`/api/v1/agent/calls/${encodeURIComponent(c.id)}`, { method: "DELETE" });
+      if (r && (r.status === 204 || r.status === 404)) loadRecent();
+    };
+    td.appendChild(remove);
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
+  $("#recent-empty").hidden = calls.length > 0;
+}
+
+$("#notes-form").addEventListener("submit", saveNotes);
+$("#call-close").addEventListener("click", hideCall);
