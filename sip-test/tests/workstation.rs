@@ -11,7 +11,7 @@ use std::time::Duration;
 use hotline_sip_test::browser::Browser;
 use hotline_sip_test::engine::{Engine, Options};
 use hotline_sip_test::ws::Ws;
-use hotline_sip_test::{agent, http};
+use hotline_sip_test::{agent, audio, http};
 use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(10);
@@ -199,6 +199,34 @@ fn the_caller_panel_shows_who_is_calling_and_notes_go_to_the_record() {
     b.click("#notes-save");
     b.wait_text("#notes-status", "Saved.");
     b.screenshot(&shots.join("workstation-in-call.png"));
+
+    // Hold: the caller hears the music on hold; Resume: the agent's voice (a 1000 Hz tone here) again.
+    b.click("#call-hold");
+    b.wait("#call-hold[aria-pressed=true]");
+    caller.drain_rtp();
+    let held = caller.collect_rtp(Duration::from_millis(1500));
+    let music = audio::pcmu_frames_of(&audio::demo_music(), &held);
+    assert!(
+        music * 10 >= held.len() * 7,
+        "on hold the caller hears the music: {music} of {} packets",
+        held.len()
+    );
+    b.click("#call-hold");
+    b.wait("#call-hold[aria-pressed=false]");
+    let voice = phone.stream_tone(
+        hotline_sip_test::peer::sdp_addr(&invite.body),
+        1000.0,
+        Duration::from_secs(2),
+    );
+    caller.drain_rtp();
+    let heard = audio::pcmu_decoded(&caller.collect_rtp(Duration::from_millis(1500)));
+    let tail = &heard[heard.len().saturating_sub(4000)..];
+    let ratio = audio::tone_ratio(tail, 1000.0, 8000.0);
+    assert!(
+        ratio > 0.2,
+        "after Resume the caller hears the agent (1000 Hz ratio {ratio:.3})"
+    );
+    voice.join().unwrap();
 
     agent::hang_up_test_line(&mut caller, "panel-1", &to_tag);
     let bye = phone.expect_request("BYE", T);

@@ -33,6 +33,24 @@ pub trait AgentControl: Send + Sync + 'static {
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), StatusError>> + Send + 'static>>;
     /// Live figures of every queue, by queue name.
     fn queues(&self) -> std::pin::Pin<Box<dyn Future<Output = serde_json::Value> + Send + 'static>>;
+    /// Puts a call the agent is in on hold (`on`) or takes it back.
+    fn hold(
+        &self,
+        agent: &str,
+        call: &str,
+        on: bool,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), HoldError>> + Send + 'static>>;
+}
+
+/// Why a call could not be held or resumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HoldError {
+    /// The agent is not in this call.
+    NotYours,
+    /// The call is not bridged to the agent now.
+    NotInCall,
+    /// The queue service did not answer.
+    Unavailable,
 }
 
 /// Why an agent's status could not be set.

@@ -127,3 +127,37 @@ pub(crate) async fn notes(
     tracing::info!(%agent, call = %id, bytes = body.notes.len(), "call notes saved");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// `POST /api/v1/agent/calls/{id}/hold`: the caller hears the music on hold, the agent silence.
+pub(crate) async fn hold_call(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    hold(state, headers, id, true).await
+}
+
+/// `POST /api/v1/agent/calls/{id}/resume`: back to the conversation.
+pub(crate) async fn resume_call(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    hold(state, headers, id, false).await
+}
+
+async fn hold(state: ApiState, headers: HeaderMap, id: String, on: bool) -> Result<Response, ApiError> {
+    let agent = agent_of(&state, &headers).await?;
+    if id.len() > 64 {
+        return Err(ApiError::NotFound);
+    }
+    match state.agents.hold(&agent, &id, on).await {
+        Ok(()) => {
+            tracing::info!(%agent, call = %id, on, "hold");
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        Err(crate::HoldError::NotYours) => Err(ApiError::NotFound),
+        Err(crate::HoldError::NotInCall) => Err(ApiError::NotNow("the call is not connected to you now")),
+        Err(crate::HoldError::Unavailable) => Err(ApiError::Unavailable("the queue service did not answer")),
+    }
+}

@@ -26,6 +26,9 @@ pub enum ApiError {
     Unavailable(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The request does not fit the resource's state now (409).
+    #[error("{0}")]
+    NotNow(&'static str),
 }
 
 impl ApiError {
@@ -40,6 +43,7 @@ impl ApiError {
             Self::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotNow(_) => (StatusCode::CONFLICT, "conflict"),
         }
     }
 }

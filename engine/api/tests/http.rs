@@ -96,6 +96,14 @@ impl AgentControl for FakeAgents {
     fn queues(&self) -> std::pin::Pin<Box<dyn Future<Output = serde_json::Value> + Send + 'static>> {
         Box::pin(async { serde_json::json!({"support": {"waiting": 2}}) })
     }
+    fn hold(
+        &self,
+        _agent: &str,
+        _call: &str,
+        _on: bool,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), hotline_api::HoldError>> + Send + 'static>> {
+        Box::pin(async { Err(hotline_api::HoldError::NotYours) })
+    }
 }
 
 async fn app() -> (axum::Router, Store) {

@@ -20,6 +20,7 @@
 //!         hotline_b2bua::Output::Io(_req) => { /* run it, answer with handle_io_result */ }
 //!         hotline_b2bua::Output::AgentMedia(_cmd) => { /* to the agent leg's media */ }
 //!         hotline_b2bua::Output::Bridge => { /* join the two media legs */ }
+//!         hotline_b2bua::Output::Unbridge => { /* separate them (hold) */ }
 //!         hotline_b2bua::Output::Stateless { .. } => { /* TxnLayer::send_stateless (ACK of a 2xx) */ }
 //!         hotline_b2bua::Output::Agent(_ev) => { /* to the queue: answered, failed, ended */ }
 //!         hotline_b2bua::Output::Queue(_req) => { /* join or leave a queue */ }

@@ -118,6 +118,8 @@ pub enum Output {
     AgentMedia(MediaCommand),
     /// Join the caller's media leg and the agent's (both directions).
     Bridge,
+    /// Separate them again (the agent put the caller on hold).
+    Unbridge,
     /// Send a message outside any transaction (the ACK for the agent's 2xx, RFC 3261 13.2.2.4).
     Stateless {
         message: sip_msg::Message,
@@ -1195,6 +1197,26 @@ impl CallSession {
             transport: Transport::Udp,
         });
         self.out.push_back(Output::AgentMedia(MediaCommand::Close));
+    }
+
+    /// The agent puts the caller on hold (`on`: the caller hears the music on hold, the agent silence, and
+    /// neither hears the other) or takes them back. False when the call is not bridged to an agent now.
+    pub fn hold(&mut self, _now: Instant, on: bool) -> bool {
+        let bridged = matches!(self.state, State::Confirmed)
+            && self.waiting.is_none()
+            && self.agent.as_ref().is_some_and(|a| a.dialog.is_some());
+        if !bridged {
+            return false;
+        }
+        if on {
+            self.out.push_back(Output::Unbridge);
+            self.out.push_back(Output::Media(MediaCommand::Music));
+        } else {
+            self.out.push_back(Output::Media(MediaCommand::StopPlay));
+            self.out.push_back(Output::Bridge);
+        }
+        tracing::info!(on, "the agent put the caller on hold");
+        true
     }
 
     /// The Call-ID of the agent leg, when there is one (requests from the agent's phone carry it).

@@ -1303,3 +1303,31 @@ fn a_callback_needs_a_dialable_number() {
     assert!(parked("+1234567890123456789").is_some(), "20 characters");
     assert!(parked("+12345678901234567890").is_none(), "21 characters");
 }
+
+#[test]
+fn hold_separates_the_legs_and_plays_music_to_the_caller_and_resume_joins_them_again() {
+    let mut h = waiting_in_queue();
+    assert!(
+        !h.session.hold(h.now, true),
+        "nothing to hold before an agent answers"
+    );
+    h.session.offer_agent(h.now, target(8));
+    h.drain();
+    let invite = sent_invite(&h.take());
+    h.session.handle_response(h.now, &agent_ok(&invite));
+    h.drain();
+    h.take();
+    assert!(h.session.hold(h.now, true));
+    h.drain();
+    let outs = h.take();
+    assert!(matches!(outs[0], Output::Unbridge), "{outs:?}");
+    assert!(matches!(outs[1], Output::Media(MediaCommand::Music)), "{outs:?}");
+    assert!(h.session.hold(h.now, false));
+    h.drain();
+    let outs = h.take();
+    assert!(
+        matches!(outs[0], Output::Media(MediaCommand::StopPlay)),
+        "{outs:?}"
+    );
+    assert!(matches!(outs[1], Output::Bridge), "{outs:?}");
+}

@@ -75,6 +75,13 @@ pub(crate) enum AcdCmd {
         call_key: u64,
         callback_key: u64,
     },
+    /// The agent puts a call they are in on hold, or takes it back; the reply says whether it was done.
+    Hold {
+        agent: String,
+        call: String,
+        on: bool,
+        reply: oneshot::Sender<Result<(), HoldRefused>>,
+    },
     /// The outcome of an agent claim in the shared database (engines sharing one database).
     Claimed {
         offer: u64,
@@ -104,6 +111,12 @@ pub(crate) enum ShardMsg {
         call_key: u64,
         callback_key: u64,
         taken: bool,
+    },
+    /// The agent holds or takes back the call; `reply` says whether the call was bridged to take it.
+    Hold {
+        call_key: u64,
+        on: bool,
+        reply: oneshot::Sender<bool>,
     },
     /// Tell the caller their place and the estimated wait.
     Announce {
@@ -393,6 +406,17 @@ struct Contact {
     hops: u8,
     /// When it first joined a queue (its wait, shown to the agent it is offered to).
     joined: Instant,
+    /// The agent it is connected to.
+    agent: Option<String>,
+}
+
+/// Why a hold was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HoldRefused {
+    /// The agent is not in this call.
+    NotYours,
+    /// The call is not bridged to the agent now (still ringing, or ending).
+    NotInCall,
 }
 
 struct Service {
@@ -530,6 +554,7 @@ impl Service {
                     reference,
                     hops: 0,
                     joined: now,
+                    agent: None,
                 };
                 match self.join(now, &queue, contact) {
                     Ok(()) => {}
@@ -550,6 +575,12 @@ impl Service {
                 call_key,
                 callback_key,
             } => self.callback(now, shard, call_key, callback_key),
+            AcdCmd::Hold {
+                agent,
+                call,
+                on,
+                reply,
+            } => self.hold(agent, call, on, reply),
             AcdCmd::Leave { call_key } => {
                 if let Some(contact) = self.by_call.remove(&call_key) {
                     self.contacts.remove(&contact);
@@ -609,6 +640,7 @@ impl Service {
                     reference: chat.clone(),
                     hops: 0,
                     joined: now,
+                    agent: None,
                 };
                 if let Err(e) = self.join(now, &queue, contact) {
                     tracing::info!(%queue, error = %e, "chat not queued");
@@ -669,6 +701,36 @@ impl Service {
                 let _ = reply.send(serde_json::Value::Object(out));
             }
         }
+    }
+
+    /// Asks the call's shard to hold or resume it, when `agent` is the one connected to `call`.
+    fn hold(&self, agent: String, call: String, on: bool, reply: oneshot::Sender<Result<(), HoldRefused>>) {
+        let owner = self
+            .contacts
+            .values()
+            .find(|c| {
+                c.channel == Channel::Call
+                    && c.reference == call
+                    && c.agent.as_deref() == Some(agent.as_str())
+            })
+            .map(|c| c.owner.clone());
+        let Some(Owner::Call { shard, call_key }) = owner else {
+            let _ = reply.send(Err(HoldRefused::NotYours));
+            return;
+        };
+        let (tx, rx) = oneshot::channel();
+        self.tell(
+            shard,
+            ShardMsg::Hold {
+                call_key,
+                on,
+                reply: tx,
+            },
+        );
+        tokio::spawn(async move {
+            let done = rx.await.unwrap_or(false);
+            let _ = reply.send(if done { Ok(()) } else { Err(HoldRefused::NotInCall) });
+        });
     }
 
     /// Hands a waiting caller's entry to their callback session: it keeps its place, stops timing out and
@@ -837,6 +899,9 @@ impl Service {
                     ..
                 } => {
                     tracing::info!(contact = contact.0, agent = %agent.0, %queue, wait_ms = wait.as_millis() as u64, "contact connected to an agent");
+                    if let Some(c) = self.contacts.get_mut(&contact) {
+                        c.agent = Some(agent.0.clone());
+                    }
                     if let Some(c) = self.contacts.get(&contact).filter(|c| c.channel == Channel::Call) {
                         let notice = crate::chats::CallNotice::Connected {
                             call: c.reference.clone(),

@@ -178,4 +178,32 @@ impl api::AgentControl for AgentsApi {
         let acd = self.1.clone();
         Box::pin(async move { acd.stats().await })
     }
+
+    fn hold(
+        &self,
+        agent: &str,
+        call: &str,
+        on: bool,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), api::HoldError>> + Send + 'static>> {
+        let acd = self.1.clone();
+        let (agent, call) = (agent.to_owned(), call.to_owned());
+        Box::pin(async move {
+            let (reply, rx) = tokio::sync::oneshot::channel();
+            let cmd = crate::acd::AcdCmd::Hold {
+                agent,
+                call,
+                on,
+                reply,
+            };
+            if !acd.send_wait(cmd).await {
+                return Err(api::HoldError::Unavailable);
+            }
+            match rx.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(crate::acd::HoldRefused::NotYours)) => Err(api::HoldError::NotYours),
+                Ok(Err(crate::acd::HoldRefused::NotInCall)) => Err(api::HoldError::NotInCall),
+                Err(_) => Err(api::HoldError::Unavailable),
+            }
+        })
+    }
 }

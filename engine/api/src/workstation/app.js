@@ -193,13 +193,17 @@ function onFrame(f) {
     case "call_started":
       if (!state.call || state.call.id !== f.call) showCall({ id: f.call, phase: "in call" });
       state.call.phase = "in call";
+      state.call.held = false;
       $("#call-phase").textContent = "In call with";
+      $("#call-bar").hidden = false;
+      renderHold();
       break;
     case "call_ended":
       if (state.call && state.call.id === f.call) {
         state.call.phase = "ended";
         $("#call-phase").textContent = "Call ended:";
         $("#call-close").hidden = false;
+        $("#call-bar").hidden = true;
       }
       loadRecent();
       break;
@@ -424,6 +428,8 @@ function showCall(call) {
   $("#call-notes").value = "";
   $("#notes-status").textContent = "";
   $("#call-close").hidden = true;
+  $("#call-bar").hidden = true;
+  $("#call-bar-status").textContent = "";
 }
 
 function hideCall() {
@@ -548,3 +554,31 @@ async function loadRecent() {
 
 $("#notes-form").addEventListener("submit", saveNotes);
 $("#call-close").addEventListener("click", hideCall);
+
+function renderHold() {
+  const held = !!(state.call && state.call.held);
+  const b = $("#call-hold");
+  b.setAttribute("aria-pressed", String(held));
+  b.textContent = held ? "Resume" : "Hold";
+  $("#call-phase").textContent = held ? "On hold:" : "In call with";
+}
+
+async function toggleHold() {
+  if (!state.call || state.call.phase !== "in call") return;
+  const want = !state.call.held;
+  const resp = await desk(`/api/v1/agent/calls/${encodeURIComponent(state.call.id)}/${want ? "hold" : "resume"}`, {
+    method: "POST",
+  });
+  if (!resp) return;
+  if (resp.status === 204) {
+    state.call.held = want;
+    $("#call-bar-status").textContent = want ? "The caller hears the music on hold." : "";
+    renderHold();
+  } else if (resp.status === 409) {
+    $("#call-bar-status").textContent = "The call is not connected to you any more.";
+  } else {
+    $("#call-bar-status").textContent = `Not done (HTTP ${resp.status}).`;
+  }
+}
+
+$("#call-hold").addEventListener("click", toggleHold);

@@ -25,6 +25,13 @@ impl Leg {
         }
     }
 
+    /// Separates this leg from `other` (hold).
+    pub(crate) fn unbridge(&self, other: &Self) {
+        if let Err(e) = media_runtime::unbridge(&self.handle, &other.handle) {
+            tracing::warn!(error = %e, "cannot separate two media legs");
+        }
+    }
+
     pub(crate) fn command(&self, cmd: MediaCommand) {
         if let Err(e) = self.handle.command(cmd) {
             tracing::debug!(error = %e, "media leg did not take a command");

@@ -625,6 +625,14 @@ impl Shard {
                     self.drain_session(now, callback_key);
                 }
             }
+            ShardMsg::Hold { call_key, on, reply } => {
+                let done = self
+                    .calls
+                    .get_mut(&call_key)
+                    .is_some_and(|c| c.session.hold(now, on));
+                let _ = reply.send(done);
+                self.drain_session(now, call_key);
+            }
             ShardMsg::Moved { call_key, queue } => {
                 let Some(c) = self.calls.get_mut(&call_key) else {
                     return;
@@ -997,6 +1005,13 @@ impl Shard {
                         }
                     }
                     self.maybe_record(call_key, RecordPoint::Bridge);
+                }
+                Output::Unbridge => {
+                    if let Some(c) = self.calls.get(&call_key) {
+                        if let (Some(a), Some(b)) = (&c.leg, &c.agent_leg) {
+                            a.unbridge(b);
+                        }
+                    }
                 }
                 Output::Stateless {
                     message,
