@@ -33,6 +33,12 @@ pub trait AgentControl: Send + Sync + 'static {
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), StatusError>> + Send + 'static>>;
     /// Live figures of every queue, by queue name.
     fn queues(&self) -> std::pin::Pin<Box<dyn Future<Output = serde_json::Value> + Send + 'static>>;
+    /// Places the agent's outbound call to `number` (their phone rings first); the call's id.
+    fn dial(
+        &self,
+        agent: &str,
+        number: &str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<String, DialError>> + Send + 'static>>;
     /// Puts a call the agent is in on hold (`on`) or takes it back.
     fn hold(
         &self,
@@ -40,6 +46,15 @@ pub trait AgentControl: Send + Sync + 'static {
         call: &str,
         on: bool,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), HoldError>> + Send + 'static>>;
+}
+
+/// Why an outbound call could not be placed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialError {
+    /// The agent cannot place it now (in a call, no phone, no trunk…); the text says why.
+    Refused(String),
+    /// The queue service did not answer.
+    Unavailable,
 }
 
 /// Why a call could not be held or resumed.
@@ -107,6 +122,8 @@ pub(crate) struct NewAgent {
     max_chats: u32,
     #[serde(default)]
     chat_during_call: bool,
+    #[serde(default)]
+    can_dial_out: bool,
 }
 
 fn default_max_chats() -> u32 {
@@ -192,6 +209,7 @@ pub(crate) async fn create(
         queues: new.queues,
         max_chats: new.max_chats,
         chat_during_call: new.chat_during_call,
+        can_dial_out: new.can_dial_out,
         created_at_ms: jiff::Timestamp::now().as_millisecond(),
     };
     if !state.store.create_agent(&agent, &secret).await? {

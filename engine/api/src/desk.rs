@@ -161,3 +161,51 @@ async fn hold(state: ApiState, headers: HeaderMap, id: String, on: bool) -> Resu
         Err(crate::HoldError::Unavailable) => Err(ApiError::Unavailable("the queue service did not answer")),
     }
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DialBody {
+    number: String,
+}
+
+/// Longest number an agent may dial.
+pub(crate) const MAX_DIAL_NUMBER: usize = 20;
+
+/// `POST /api/v1/agent/dial`: the agent's outbound call. Their phone rings first; once they answer, the
+/// number is called (through the trunk, or another agent's phone when it is an agent id) and bridged. Only
+/// agents with `can_dial_out` may; the agent must not be in a call, ringing or in wrap-up.
+pub(crate) async fn dial(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Json(body): Json<DialBody>,
+) -> Result<Response, ApiError> {
+    let agent = agent_of(&state, &headers).await?;
+    let number = body.number.trim().to_owned();
+    let digits = number.strip_prefix('+').unwrap_or(&number);
+    let is_number =
+        (3..=MAX_DIAL_NUMBER).contains(&number.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    let agents = state.store.list_agents().await?;
+    let is_agent = agents.iter().any(|a| a.id == number && a.id != agent);
+    if !is_number && !is_agent {
+        return Err(ApiError::BadParam {
+            param: "number",
+            reason: format!(
+                "a phone number (digits, optional +, 3 to {MAX_DIAL_NUMBER}) or another agent's id"
+            ),
+        });
+    }
+    if !agents.iter().any(|a| a.id == agent && a.can_dial_out) {
+        return Err(ApiError::Forbidden("this agent may not place outbound calls"));
+    }
+    match state.agents.dial(&agent, &number).await {
+        Ok(call) => {
+            tracing::info!(%agent, %call, "outbound call placed");
+            Ok((StatusCode::ACCEPTED, Json(serde_json::json!({"call": call}))).into_response())
+        }
+        Err(crate::DialError::Refused(why)) => {
+            tracing::info!(%agent, %why, "outbound call refused");
+            Err(ApiError::Refused(why))
+        }
+        Err(crate::DialError::Unavailable) => Err(ApiError::Unavailable("the queue service did not answer")),
+    }
+}

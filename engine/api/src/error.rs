@@ -29,6 +29,9 @@ pub enum ApiError {
     /// The request does not fit the resource's state now (409).
     #[error("{0}")]
     NotNow(&'static str),
+    /// The engine cannot do it now, for the reason given (409).
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl ApiError {
@@ -43,7 +46,7 @@ impl ApiError {
             Self::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            Self::NotNow(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::NotNow(_) | Self::Refused(_) => (StatusCode::CONFLICT, "conflict"),
         }
     }
 }

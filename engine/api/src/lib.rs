@@ -52,8 +52,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 pub use agents::{
-    AgentControl, HoldError, MAX_AGENT_ID, MAX_PASSWORD, MAX_SKILLS, MIN_PASSWORD, RegistrationView,
-    StatusError,
+    AgentControl, DialError, HoldError, MAX_AGENT_ID, MAX_PASSWORD, MAX_SKILLS, MIN_PASSWORD,
+    RegistrationView, StatusError,
 };
 pub use chats::{
     AgentSession, BoxFuture, ChatControl, ChatError, MAX_CUSTOMER_FIELD, MAX_WS_MESSAGE, OpenChat,
@@ -157,6 +157,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/agent/calls", get(desk::recent))
         .route("/agent/calls/{id}", axum::routing::delete(desk::hide))
         .route("/agent/calls/{id}/notes", axum::routing::put(desk::notes))
+        .route("/agent/dial", post(desk::dial))
         .route("/agent/calls/{id}/hold", post(desk::hold_call))
         .route("/agent/calls/{id}/resume", post(desk::resume_call))
         .route("/agent/ws", get(chats::agent_ws))

@@ -96,6 +96,14 @@ impl AgentControl for FakeAgents {
     fn queues(&self) -> std::pin::Pin<Box<dyn Future<Output = serde_json::Value> + Send + 'static>> {
         Box::pin(async { serde_json::json!({"support": {"waiting": 2}}) })
     }
+    fn dial(
+        &self,
+        _agent: &str,
+        _number: &str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<String, hotline_api::DialError>> + Send + 'static>>
+    {
+        Box::pin(async { Err(hotline_api::DialError::Unavailable) })
+    }
     fn hold(
         &self,
         _agent: &str,

@@ -370,6 +370,10 @@ pub struct CallSession {
     callback_pending: bool,
     /// The "we will call you back" prompt: the call ends when it has played.
     callback_goodbye: Option<u64>,
+    /// The display name the agent's phone shows for a call the engine places (`Callback`, `Outbound call`).
+    callback_label: String,
+    /// How long a placed call rings the customer.
+    dial_ring_timeout: Duration,
     out: std::collections::VecDeque<Output>,
 }
 
@@ -448,6 +452,8 @@ impl CallSession {
             callback_number: None,
             callback_pending: false,
             callback_goodbye: None,
+            callback_label: String::new(),
+            dial_ring_timeout: Duration::ZERO,
             current_node: None,
             keypresses: String::new(),
             trail: Vec::new(),
@@ -1086,7 +1092,7 @@ impl CallSession {
         };
         let caller = self.caller_number();
         let caller_name = match &self.callback_number {
-            Some(_) => Some("Callback".to_owned()),
+            Some(_) => Some(self.callback_label.clone()),
             None => self.invite.headers.from().ok().and_then(|f| f.display_name),
         };
         let (Ok(from_uri), Ok(to_uri)) = (

@@ -1115,13 +1115,15 @@ fn parked(number: &str) -> Option<Harness> {
     let now = Instant::now();
     let call = hotline_b2bua::CallbackCall {
         number: number.into(),
-        queue: "support".into(),
+        target: None,
+        label: "Callback".into(),
+        queue: Some("support".into()),
         call_id: "cb-1".into(),
         media_port: 20010,
         seed: 9,
         flow: linked(FLOW_QUEUE),
         wall_clock: jiff::Timestamp::UNIX_EPOCH,
-        callback_of: "01JORIGINAL".into(),
+        fields: [("callback_of".to_owned(), "01JORIGINAL".to_owned())].into(),
     };
     let session = CallSession::callback(now, config(Duration::ZERO), call)?;
     let mut h = Harness {

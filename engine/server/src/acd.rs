@@ -82,6 +82,18 @@ pub(crate) enum AcdCmd {
         on: bool,
         reply: oneshot::Sender<Result<(), HoldRefused>>,
     },
+    /// An agent places an outbound call to `number` (their phone rings first, then the number). The agent
+    /// must be waiting (no offer, no call, no wrap-up); they are `busy` for the call and go back to their
+    /// status after it. The reply is the call's id.
+    Dial {
+        agent: String,
+        number: String,
+        reply: oneshot::Sender<Result<String, String>>,
+    },
+    /// An agent's outbound call ended (from the shard that held it).
+    OutboundEnded {
+        agent: String,
+    },
     /// The outcome of an agent claim in the shared database (engines sharing one database).
     Claimed {
         offer: u64,
@@ -117,6 +129,12 @@ pub(crate) enum ShardMsg {
         call_key: u64,
         on: bool,
         reply: oneshot::Sender<bool>,
+    },
+    /// Place an agent's outbound call; `reply` gets the call id or why not.
+    Dial {
+        agent: String,
+        number: String,
+        reply: oneshot::Sender<Result<String, String>>,
     },
     /// Tell the caller their place and the estimated wait.
     Announce {
@@ -434,6 +452,8 @@ struct Service {
     me: mpsc::Sender<AcdCmd>,
     /// The queue's history in the database.
     history: Option<crate::queue_history::History>,
+    /// Agents on an outbound call, with the status to give back to them after it.
+    outbound: BTreeMap<String, AgentStatus>,
 }
 
 /// Starts the ACD task with its queues and agents.
@@ -471,6 +491,7 @@ pub(crate) fn spawn(
         leases,
         me: tx.clone(),
         history,
+        outbound: BTreeMap::new(),
     };
     service.add_agents(agents);
     tokio::spawn(service.run(rx));
@@ -581,6 +602,17 @@ impl Service {
                 on,
                 reply,
             } => self.hold(agent, call, on, reply),
+            AcdCmd::Dial { agent, number, reply } => self.dial(now, agent, number, reply),
+            AcdCmd::OutboundEnded { agent } => {
+                if let Some(previous) = self.outbound.remove(&agent) {
+                    let id = AgentId(agent.clone());
+                    // Back to the status before the call, unless the agent chose another one meanwhile.
+                    if self.acd.agent(&id).is_ok_and(|(s, _)| s == AgentStatus::Busy) {
+                        let _ = self.acd.set_status(now, &id, previous);
+                    }
+                    tracing::info!(%agent, "outbound call ended");
+                }
+            }
             AcdCmd::Leave { call_key } => {
                 if let Some(contact) = self.by_call.remove(&call_key) {
                     self.contacts.remove(&contact);
@@ -701,6 +733,34 @@ impl Service {
                 let _ = reply.send(serde_json::Value::Object(out));
             }
         }
+    }
+
+    /// Starts an agent's outbound call: the agent must be waiting; they are set busy so no queue offers them
+    /// anything during it, and the call is placed by shard 0.
+    fn dial(
+        &mut self,
+        now: Instant,
+        agent: String,
+        number: String,
+        reply: oneshot::Sender<Result<String, String>>,
+    ) {
+        let id = AgentId(agent.clone());
+        let Ok((status, state)) = self.acd.agent(&id) else {
+            let _ = reply.send(Err("unknown agent".into()));
+            return;
+        };
+        if state != queue::AgentState::Waiting || self.outbound.contains_key(&agent) {
+            let _ = reply.send(Err("the agent is in a call, ringing or in wrap-up".into()));
+            return;
+        }
+        if status != AgentStatus::Busy {
+            if let Err(e) = self.acd.set_status(now, &id, AgentStatus::Busy) {
+                let _ = reply.send(Err(e.to_string()));
+                return;
+            }
+        }
+        self.outbound.insert(agent.clone(), status);
+        self.tell(0, ShardMsg::Dial { agent, number, reply });
     }
 
     /// Asks the call's shard to hold or resume it, when `agent` is the one connected to `call`.

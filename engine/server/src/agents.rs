@@ -179,6 +179,29 @@ impl api::AgentControl for AgentsApi {
         Box::pin(async move { acd.stats().await })
     }
 
+    fn dial(
+        &self,
+        agent: &str,
+        number: &str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<String, api::DialError>> + Send + 'static>> {
+        let acd = self.1.clone();
+        let (agent, number) = (agent.to_owned(), number.to_owned());
+        Box::pin(async move {
+            let (reply, rx) = tokio::sync::oneshot::channel();
+            if !acd
+                .send_wait(crate::acd::AcdCmd::Dial { agent, number, reply })
+                .await
+            {
+                return Err(api::DialError::Unavailable);
+            }
+            match rx.await {
+                Ok(Ok(call)) => Ok(call),
+                Ok(Err(why)) => Err(api::DialError::Refused(why)),
+                Err(_) => Err(api::DialError::Unavailable),
+            }
+        })
+    }
+
     fn hold(
         &self,
         agent: &str,

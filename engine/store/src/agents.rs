@@ -19,6 +19,9 @@ pub struct Agent {
     /// Chats may be offered while the agent is on a call (and a call while they hold chats).
     #[serde(default)]
     pub chat_during_call: bool,
+    /// The agent may place outbound calls.
+    #[serde(default)]
+    pub can_dial_out: bool,
     pub created_at_ms: i64,
 }
 
@@ -38,7 +41,8 @@ impl Store {
     /// Creates an agent; false when the id exists already.
     pub async fn create_agent(&self, a: &Agent, secret: &AgentSecret) -> Result<bool, StoreError> {
         let sql = "INSERT INTO agents (id, name, realm, ha1_md5, ha1_sha256, skills, queues, max_chats, created_at, \
-                   chat_during_call) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING";
+                   chat_during_call, can_dial_out) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                   ON CONFLICT (id) DO NOTHING";
         let skills = serde_json::to_string(&a.skills).unwrap_or_else(|_| "{}".to_owned());
         let queues = serde_json::to_string(&a.queues).unwrap_or_else(|_| "[]".to_owned());
         let n = on_pool!(self, pool => sqlx::query(sql)
@@ -52,6 +56,7 @@ impl Store {
             .bind(i64::from(a.max_chats))
             .bind(a.created_at_ms)
             .bind(i64::from(a.chat_during_call))
+            .bind(i64::from(a.can_dial_out))
             .execute(pool)
             .await?
             .rows_affected());
@@ -66,7 +71,7 @@ impl Store {
 
     /// Every agent, by id.
     pub async fn list_agents(&self) -> Result<Vec<Agent>, StoreError> {
-        let sql = "SELECT id, name, skills, queues, max_chats, chat_during_call, created_at FROM agents \
+        let sql = "SELECT id, name, skills, queues, max_chats, chat_during_call, can_dial_out, created_at FROM agents \
                    ORDER BY id LIMIT $1";
         on_pool!(self, pool => {
             let rows = sqlx::query(sql).bind(MAX_AGENTS_PAGE).fetch_all(pool).await?;
@@ -75,6 +80,7 @@ impl Store {
                 let queues: String = r.try_get("queues")?;
                 let max_chats: i64 = r.try_get("max_chats")?;
                 let chat_during_call: i64 = r.try_get("chat_during_call")?;
+                let can_dial_out: i64 = r.try_get("can_dial_out")?;
                 Ok(Agent {
                     id: r.try_get("id")?,
                     name: r.try_get("name")?,
@@ -82,6 +88,7 @@ impl Store {
                     queues: serde_json::from_str(&queues).map_err(|source| StoreError::Corrupt { column: "queues", source })?,
                     max_chats: u32::try_from(max_chats).unwrap_or(0),
                     chat_during_call: chat_during_call != 0,
+                    can_dial_out: can_dial_out != 0,
                     created_at_ms: r.try_get("created_at")?,
                 })
             }).collect()

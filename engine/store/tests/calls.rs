@@ -365,6 +365,7 @@ async fn agents(store: &Store) {
         queues: vec!["support".into()],
         max_chats: 5,
         chat_during_call: true,
+        can_dial_out: true,
         created_at_ms: 1,
     };
     let secret = hotline_store::AgentSecret {

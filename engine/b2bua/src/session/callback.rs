@@ -37,14 +37,22 @@ pub const CALLBACK_CONFIRMED_PROMPT: &str = "callback-confirmed";
 pub const CALLBACK_DIALING_PROMPT: &str = "callback-dialing";
 /// Longest callback number (digits and a leading `+`).
 const MAX_CALLBACK_NUMBER: usize = 20;
+/// How long the customer's phone rings when no trunk says otherwise.
+const DEFAULT_RING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// A callback as the engine hands it over: whom to call and what was allocated for it.
+/// A call the engine places itself, agent first: a callback, or an agent's outbound call. Whom to call and
+/// what was allocated for it.
 #[derive(Debug)]
 pub struct CallbackCall {
-    /// The customer's number (the waiting caller's), dialled through the trunk.
+    /// The customer's number (the waiting caller's, or the one the agent dialled).
     pub number: String,
-    /// The queue the callback waits in.
-    pub queue: String,
+    /// Where the customer is called: `None` through the trunk (`sip:<number>@<trunk domain>`), or this URI at
+    /// this address (another agent's phone).
+    pub target: Option<(Uri, std::net::SocketAddr)>,
+    /// The display name the agent's phone shows with the number (`Callback`, `Outbound call`).
+    pub label: String,
+    /// The queue a callback waits in (`None` for an outbound call, which does not queue).
+    pub queue: Option<String>,
     /// The Call-ID of the leg to the customer (the engine picks one that lands on its shard).
     pub call_id: String,
     /// The local RTP port of the customer leg's media.
@@ -55,8 +63,8 @@ pub struct CallbackCall {
     pub flow: Arc<ivr::Flow>,
     /// The wall-clock time the callback was requested.
     pub wall_clock: jiff::Timestamp,
-    /// Our id of the call the callback came from (kept in the record as `callback_of`).
-    pub callback_of: String,
+    /// Values for the call record's `fields` (`callback_of`, `outbound_by`).
+    pub fields: std::collections::BTreeMap<String, String>,
 }
 
 /// True for a number a trunk can dial: digits with an optional leading `+`, 3 to [`MAX_CALLBACK_NUMBER`]
@@ -67,13 +75,22 @@ fn dialable(number: &str) -> bool {
 }
 
 impl CallSession {
-    /// A callback waiting in `call.queue` (state parked). Returns `None` when the engine has no trunk or the
-    /// number cannot be dialled. Offers come as for any caller ([`Self::offer_agent`]).
+    /// A call placed agent first, parked until an agent is offered it ([`Self::offer_agent`]; a callback's
+    /// offers come from its queue, an outbound call's at once). Returns `None` when the number cannot be
+    /// dialled, or when it goes through the trunk and the engine has none.
     pub fn callback(now: Instant, config: Arc<SessionConfig>, call: CallbackCall) -> Option<Self> {
-        let trunk = config.trunk.clone()?;
-        if !dialable(&call.number) {
+        let internal = call.target.is_some();
+        if !internal && (config.trunk.is_none() || !dialable(&call.number)) {
             return None;
         }
+        let caller_id = config
+            .trunk
+            .as_ref()
+            .map_or_else(|| "hotline".to_owned(), |t| t.caller_id.clone());
+        let ring_timeout = config
+            .trunk
+            .as_ref()
+            .map_or(DEFAULT_RING_TIMEOUT, |t| t.ring_timeout);
         let mut rng = StdRng::seed_from_u64(call.seed);
         let ours = |user: &str| -> Option<Uri> {
             let host = match config.sip_addr {
@@ -82,11 +99,18 @@ impl CallSession {
             };
             format!("sip:{user}@{host}").parse().ok()
         };
-        let customer: Uri = format!("sip:{}@{}", call.number, trunk.domain).parse().ok()?;
+        let (customer, destination) = match call.target {
+            Some(t) => t,
+            None => {
+                let trunk = config.trunk.as_ref()?;
+                let uri: Uri = format!("sip:{}@{}", call.number, trunk.domain).parse().ok()?;
+                (uri, trunk.address)
+            }
+        };
         let initial = sip_dialog::InitialRequest {
             method: Method::Invite,
             request_uri: customer.clone(),
-            from: sip_msg::NameAddr::new(ours(&trunk.caller_id)?),
+            from: sip_msg::NameAddr::new(ours(&caller_id)?),
             to: sip_msg::NameAddr::new(customer),
             contact: ours("hotline"),
             route: Vec::new(),
@@ -98,14 +122,14 @@ impl CallSession {
         let local_tag = invite.headers.from().ok()?.tag()?.to_owned();
         let ctx = ivr::CallContext {
             caller: call.number.clone(),
-            callee: "callback".into(),
+            callee: call.label.clone(),
             call_id: call.call_id,
             wall_clock: call.wall_clock,
             time_zone: config.time_zone.clone(),
         };
         let leg = LegParts {
             invite,
-            source: trunk.address,
+            source: destination,
             transport: Transport::Udp,
             media_port: call.media_port,
         };
@@ -116,10 +140,13 @@ impl CallSession {
         s.invite.body = Bytes::from(offer.to_string());
         s.media.local_sdp = Some(offer);
         s.callback_number = Some(call.number);
-        s.fields.insert("callback_of".into(), call.callback_of);
+        s.callback_label = call.label;
+        s.dial_ring_timeout = ring_timeout;
+        s.fields.extend(call.fields);
         s.state = State::Parked;
-        s.out
-            .push_back(Output::Record(Record::Queue { queue: call.queue }));
+        if let Some(queue) = call.queue {
+            s.out.push_back(Output::Record(Record::Queue { queue }));
+        }
         Some(s)
     }
 
@@ -191,11 +218,7 @@ impl CallSession {
 
     /// A callback's agent answered: ring the customer through the trunk.
     pub(super) fn dial_customer(&mut self, now: Instant) {
-        let Some(trunk) = &self.config.trunk else {
-            self.end(now, EndReason::CallbackFailed, false);
-            return;
-        };
-        let deadline = now + trunk.ring_timeout;
+        let deadline = now + self.dial_ring_timeout;
         self.next_own_play += 1;
         let play_id = OWN_PLAY | self.next_own_play;
         self.out.push_back(Output::AgentMedia(MediaCommand::Play {

@@ -58,6 +58,8 @@ pub(crate) struct ShardShared {
 
 /// Media legs towards agents carry this bit in their event key; their events are not the caller's.
 const AGENT_LEG: u64 = 1 << 47;
+/// The offer id of an outbound call's ring to its own agent (no queue offered it).
+const OUTBOUND_OFFER: u64 = u64::MAX;
 
 struct CallEntry {
     session: CallSession,
@@ -73,6 +75,8 @@ struct CallEntry {
     offered: std::collections::BTreeMap<u64, String>,
     /// A recording was started on the caller's leg.
     recording: bool,
+    /// The agent whose outbound call this is (told to the queue service when it ends).
+    outbound_agent: Option<String>,
 }
 
 impl CallEntry {
@@ -91,6 +95,7 @@ impl CallEntry {
             queue,
             offered: Default::default(),
             recording: false,
+            outbound_agent: None,
         }
     }
 }
@@ -625,6 +630,14 @@ impl Shard {
                     self.drain_session(now, callback_key);
                 }
             }
+            ShardMsg::Dial { agent, number, reply } => {
+                let result = self.start_outbound(now, &agent, &number);
+                if let Err(why) = &result {
+                    tracing::info!(%agent, %why, "outbound call not placed");
+                    let _ = self.shared.acd.send(crate::acd::AcdCmd::OutboundEnded { agent });
+                }
+                let _ = reply.send(result);
+            }
             ShardMsg::Hold { call_key, on, reply } => {
                 let done = self
                     .calls
@@ -736,13 +749,15 @@ impl Shard {
         let wall = SystemTime::now();
         let call = b2bua::CallbackCall {
             number: number.clone(),
-            queue: queue.clone(),
+            target: None,
+            label: "Callback".into(),
+            queue: Some(queue.clone()),
             call_id: call_id.clone(),
             media_port: leg.local_port(),
             seed: self.rng.random(),
             flow: flow.clone(),
             wall_clock: jiff::Timestamp::try_from(wall).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
-            callback_of: of.to_string(),
+            fields: [("callback_of".to_owned(), of.to_string())].into(),
         };
         let Some(session) = CallSession::callback(now, self.shared.session.clone(), call) else {
             return false;
@@ -784,6 +799,80 @@ impl Shard {
         }
         self.drain_session(now, key);
         true
+    }
+
+    /// Places `agent`'s outbound call to `number`: their phone rings first (showing the number as `Outbound
+    /// call`), and once they answer the number is called, through the trunk, or, when it names an agent with a
+    /// registered phone, on that phone. The reply is the call's id.
+    fn start_outbound(&mut self, now: Instant, agent: &str, number: &str) -> Result<String, String> {
+        if self.shared.agents.binding(agent).is_none() {
+            return Err("the agent has no registered phone".into());
+        }
+        let target = self.shared.agents.binding(number);
+        if target.is_none() && self.shared.session.trunk.is_none() {
+            return Err("no trunk is configured for calls outside".into());
+        }
+        let m = self.shared.metrics.clone();
+        if m.calls_active.load(Ordering::Relaxed) >= self.shared.max_calls as i64 {
+            return Err("the engine is at its call limit".into());
+        }
+        let active = self.shared.flows.snapshot();
+        let Some(flow) = active.flows.values().next().cloned() else {
+            return Err("no flow is active".into());
+        };
+        self.next_key += 1;
+        let key = (self.shard_index << 48) | self.next_key;
+        let leg = self
+            .media
+            .open(
+                key,
+                self.rng.random(),
+                active.prompts.clone(),
+                active.music.clone(),
+            )
+            .map_err(|e| format!("no media port: {e}"))?;
+        let call_id = self.local_call_id();
+        let wall = SystemTime::now();
+        let internal = target.is_some();
+        let call = b2bua::CallbackCall {
+            number: number.to_owned(),
+            target,
+            label: "Outbound call".into(),
+            queue: None,
+            call_id: call_id.clone(),
+            media_port: leg.local_port(),
+            seed: self.rng.random(),
+            flow,
+            wall_clock: jiff::Timestamp::try_from(wall).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+            fields: [("outbound_by".to_owned(), agent.to_owned())].into(),
+        };
+        let session = CallSession::callback(now, self.shared.session.clone(), call)
+            .ok_or_else(|| "the number cannot be dialled".to_owned())?;
+        let id = model::CallId::from_parts(u64::try_from(unix_ms(wall)).unwrap_or(0), self.rng.random());
+        let record = NewCall {
+            id,
+            sip_call_id: call_id.clone(),
+            from_uri: String::new(),
+            from_user: number.to_owned(),
+            to_uri: if internal { "agent".into() } else { "trunk".into() },
+            to_user: "outbound".into(),
+            source_addr: String::new(),
+            node_id: self.shared.node_id.clone(),
+            flow: None,
+            flow_version: None,
+            started_at_ms: unix_ms(wall),
+        };
+        if !self.shared.records.try_insert(CallWrite::Insert(record)) {
+            return Err("the call-record writer is saturated".into());
+        }
+        m.calls_active.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(call = %id, %agent, "outbound call: ringing the agent first");
+        let mut entry = CallEntry::new(session, id, leg, None);
+        entry.outbound_agent = Some(agent.to_owned());
+        self.calls.insert(key, entry);
+        self.by_call_id.insert(call_id, key);
+        self.offer_agent(now, key, OUTBOUND_OFFER, agent.to_owned());
+        Ok(id.to_string())
     }
 
     /// A fresh Call-ID that the transport routes to this shard.
@@ -944,6 +1033,7 @@ impl Shard {
         let id = c.id;
         let mut refused_queue = false;
         let mut refused_callback = false;
+        let mut outbound_failed = false;
         let mut outputs = Vec::new();
         while let Some(out) = c.session.poll_output() {
             outputs.push(out);
@@ -1022,6 +1112,15 @@ impl Shard {
                 }
                 Output::Agent(event) => {
                     tracing::info!(call = %id, ?event, "agent leg");
+                    if matches!(
+                        event,
+                        b2bua::AgentEvent::Failed {
+                            offer: OUTBOUND_OFFER,
+                            ..
+                        }
+                    ) {
+                        outbound_failed = true;
+                    }
                     if let b2bua::AgentEvent::Answered { offer } = &event {
                         if let Some(agent) = self.calls.get(&call_key).and_then(|c| c.offered.get(offer)) {
                             let agent = agent.clone();
@@ -1076,7 +1175,19 @@ impl Shard {
         if refused_callback {
             c.session.callback_refused(now);
         }
+        if outbound_failed {
+            // The agent did not take their own outbound call: there is nobody to ring it for.
+            c.session.handle_queue_left(now, "the agent did not answer");
+            self.drain_session(now, call_key);
+            return;
+        }
         if c.session.is_done() {
+            if let Some(agent) = c.outbound_agent.take() {
+                let _ = self.shared.acd.send(crate::acd::AcdCmd::OutboundEnded { agent });
+            }
+            let Some(c) = self.calls.get_mut(&call_key) else {
+                return;
+            };
             let sip_call_id = c.session.sip_call_id().to_owned();
             let agent_ids = std::mem::take(&mut c.agent_call_ids);
             self.calls.remove(&call_key);

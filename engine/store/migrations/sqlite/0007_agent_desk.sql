@@ -16,3 +16,6 @@ CREATE TABLE agent_hidden_calls (
     hidden_at_ms  INTEGER NOT NULL,  -- unix milliseconds
     PRIMARY KEY (agent, call_id)
 );
+
+-- The agent may place outbound calls from the workstation (1) or not (0, the default).
+ALTER TABLE agents ADD COLUMN can_dial_out INTEGER NOT NULL DEFAULT 0;
