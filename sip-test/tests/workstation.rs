@@ -302,3 +302,66 @@ fn the_caller_panel_shows_who_is_calling_and_notes_go_to_the_record() {
     let (status, _) = engine.api_get(&format!("/api/v1/calls/{id}"));
     assert_eq!(status, 200, "the record itself stays");
 }
+
+/// Dialling out from the workstation: an agent allowed to dial out types a number; their phone rings, and once
+/// they answer the trunk gets the call. An agent without the right is told so in plain words.
+#[test]
+fn an_agent_dials_a_number_from_the_workstation() {
+    let Some(mut b) = Browser::launch() else {
+        return;
+    };
+    let mut trunk = hotline_sip_test::peer::Peer::new(0);
+    let engine = Engine::start(Options {
+        flows: Some(hotline_sip_test::tools::workspace_root().join("ivr-flows")),
+        extra_config: format!("trunk: {{address: 127.0.0.1:{}}}\n", trunk.sip_port()),
+        ..Default::default()
+    });
+    trunk.target.set_port(engine.sip_port);
+    for (id, right) in [("erin", true), ("frank", false)] {
+        agent::create(
+            engine.http_port,
+            json!({"id": id, "name": id, "password": PASSWORD, "can_dial_out": right})
+                .to_string()
+                .as_bytes(),
+        );
+    }
+    let mut phone = hotline_sip_test::peer::Peer::new(engine.sip_port);
+    agent::register(&mut phone, "erin", PASSWORD);
+    let base = format!("http://127.0.0.1:{}", engine.http_port);
+    let log_in = |b: &mut Browser, agent: &str| {
+        b.goto(&format!("{base}/workstation/"));
+        b.fill("#login-agent", agent);
+        b.fill("#login-password", PASSWORD);
+        b.click("#login-submit");
+        b.wait("#main");
+    };
+
+    log_in(&mut b, "frank");
+    b.fill("#dial-number", "+15557654321");
+    b.click("#dial-submit");
+    b.wait_text("#dial-status", "You may not place outbound calls");
+    b.click("#logout");
+    b.wait("#login");
+
+    log_in(&mut b, "erin");
+    b.fill("#dial-number", "12x");
+    b.click("#dial-submit");
+    b.wait_text("#dial-status", "Enter a phone number");
+    b.fill("#dial-number", "+15557654321");
+    b.click("#dial-submit");
+    b.wait_text("#dial-status", "Your phone rings");
+    let invite = phone.expect_request("INVITE", T);
+    assert_eq!(invite.headers.from().unwrap().uri.user(), Some("+15557654321"));
+    agent::answer(&phone, &invite);
+    phone.expect_request("ACK", T);
+    let call = trunk.expect_request("INVITE", T);
+    assert_eq!(call.uri.user(), Some("+15557654321"));
+    agent::answer(&trunk, &call);
+    trunk.expect_request("ACK", T);
+    agent::hang_up(&mut phone, &invite);
+    let bye = trunk.expect_request("BYE", T);
+    trunk.reply_ok(&bye);
+    let calls = engine.ended_calls(1, call.headers.call_id().unwrap(), T);
+    assert_eq!(calls[0]["end_reason"], "agent_hangup", "{:#}", calls[0]);
+    assert_eq!(calls[0]["fields"]["outbound_by"], "erin");
+}

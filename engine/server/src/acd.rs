@@ -74,6 +74,8 @@ pub(crate) enum AcdCmd {
         shard: usize,
         call_key: u64,
         callback_key: u64,
+        /// The callback call's id: the entry's agent-facing reference from now on.
+        reference: String,
     },
     /// The agent puts a call they are in on hold, or takes it back; the reply says whether it was done.
     Hold {
@@ -595,7 +597,8 @@ impl Service {
                 shard,
                 call_key,
                 callback_key,
-            } => self.callback(now, shard, call_key, callback_key),
+                reference,
+            } => self.callback(now, shard, call_key, callback_key, reference),
             AcdCmd::Hold {
                 agent,
                 call,
@@ -795,7 +798,7 @@ impl Service {
 
     /// Hands a waiting caller's entry to their callback session: it keeps its place, stops timing out and
     /// announcing, and its next offer rings for the callback.
-    fn callback(&mut self, now: Instant, shard: usize, call_key: u64, callback_key: u64) {
+    fn callback(&mut self, now: Instant, shard: usize, call_key: u64, callback_key: u64, reference: String) {
         let refuse = |this: &Self, why: &str| {
             tracing::info!(why, "callback refused");
             this.tell(
@@ -820,6 +823,8 @@ impl Service {
                 shard,
                 call_key: callback_key,
             };
+            // The agent's desk (caller panel, notes, hold) works on the callback call's record.
+            c.reference = reference;
         }
         self.tell(
             shard,

@@ -582,3 +582,39 @@ async function toggleHold() {
 }
 
 $("#call-hold").addEventListener("click", toggleHold);
+
+// ---- Outbound calls: the engine rings the agent's phone first, then the number.
+
+async function dial(event) {
+  event.preventDefault();
+  const number = $("#dial-number").value.trim();
+  if (!number) return;
+  $("#dial-status").textContent = "Placing the call…";
+  const resp = await desk("/api/v1/agent/dial", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ number }),
+  });
+  if (!resp) {
+    $("#dial-status").textContent = "Not placed.";
+    return;
+  }
+  if (resp.status === 202) {
+    $("#dial-status").textContent = `Your phone rings: answer it to call ${number}.`;
+    $("#dial-number").value = "";
+  } else if (resp.status === 403) {
+    $("#dial-status").textContent = "You may not place outbound calls. Ask a supervisor.";
+  } else if (resp.status === 400) {
+    $("#dial-status").textContent = "Enter a phone number (digits, optionally starting with +) or an agent id.";
+  } else {
+    let why = `HTTP ${resp.status}`;
+    try {
+      why = (await resp.json()).message || why;
+    } catch (e) {
+      // keep the status
+    }
+    $("#dial-status").textContent = `Not placed: ${why}.`;
+  }
+}
+
+$("#dial-form").addEventListener("submit", dial);

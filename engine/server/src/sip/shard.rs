@@ -784,6 +784,7 @@ impl Shard {
             shard: self.shard_index as usize,
             call_key,
             callback_key: key,
+            reference: id.to_string(),
         };
         m.calls_active.fetch_add(1, Ordering::Relaxed);
         tracing::info!(call = %id, callback_of = %of, %queue, "callback parked");
