@@ -374,6 +374,10 @@ pub struct CallSession {
     callback_label: String,
     /// How long a placed call rings the customer.
     dial_ring_timeout: Duration,
+    /// How long an outbound call rings its own agent before it is given up (no queue times that offer out).
+    agent_ring_timeout: Option<Duration>,
+    /// When the ringing agent leg of an outbound call is given up.
+    agent_ring_deadline: Option<Instant>,
     out: std::collections::VecDeque<Output>,
 }
 
@@ -454,6 +458,8 @@ impl CallSession {
             callback_goodbye: None,
             callback_label: String::new(),
             dial_ring_timeout: Duration::ZERO,
+            agent_ring_timeout: None,
+            agent_ring_deadline: None,
             current_node: None,
             keypresses: String::new(),
             trail: Vec::new(),
@@ -1075,7 +1081,7 @@ impl CallSession {
     /// The queue offers the call to an agent: INVITE the agent's phone with the caller's number in From and
     /// an SDP offer for the agent leg. Refused at once (as [`AgentEvent::Failed`]) unless the caller is
     /// waiting in a queue with no other agent leg.
-    pub fn offer_agent(&mut self, _now: Instant, target: AgentTarget) {
+    pub fn offer_agent(&mut self, now: Instant, target: AgentTarget) {
         let waiting = self.waiting.is_some() && matches!(self.state, State::Confirmed);
         let parked = matches!(self.state, State::Parked);
         if self.agent.is_some() || !(waiting || parked) || self.callback_pending {
@@ -1147,6 +1153,7 @@ impl CallSession {
             dialog: None,
             cancelled: false,
         });
+        self.agent_ring_deadline = self.agent_ring_timeout.map(|t| now + t);
     }
 
     /// The queue announces the caller's place (1 = next) and the estimated wait: the hold music pauses for
@@ -1523,6 +1530,21 @@ impl CallSession {
                 let reason = *reason;
                 self.finish(now, reason, None);
             }
+            State::Parked if self.agent_ring_deadline.is_some_and(|t| t <= now) => {
+                self.agent_ring_deadline = None;
+                if let Some(offer) = self
+                    .agent
+                    .as_ref()
+                    .filter(|a| a.dialog.is_none())
+                    .map(|a| a.offer)
+                {
+                    tracing::info!("the agent did not answer their outbound call in time");
+                    self.withdraw_offer(now, offer);
+                    self.agent = None;
+                    self.out
+                        .push_back(Output::Agent(AgentEvent::Failed { offer, status: None }));
+                }
+            }
             State::Dialing { deadline } if *deadline <= now => {
                 tracing::info!("the customer did not answer the callback in time");
                 self.end(now, EndReason::CallbackFailed, false);
@@ -1556,6 +1578,7 @@ impl CallSession {
         match &self.state {
             State::Ringing { answer_at, .. } => Some(*answer_at),
             State::Closing { deadline, .. } | State::Dialing { deadline } => Some(*deadline),
+            State::Parked => self.agent_ring_deadline,
             State::Confirmed => {
                 let queue = self.waiting.as_ref().and_then(|w| w.deadline);
                 [self.ivr.poll_timeout(), queue].into_iter().flatten().min()

@@ -1124,6 +1124,7 @@ fn parked(number: &str) -> Option<Harness> {
         flow: linked(FLOW_QUEUE),
         wall_clock: jiff::Timestamp::UNIX_EPOCH,
         fields: [("callback_of".to_owned(), "01JORIGINAL".to_owned())].into(),
+        agent_ring_timeout: None,
     };
     let session = CallSession::callback(now, config(Duration::ZERO), call)?;
     let mut h = Harness {
@@ -1332,4 +1333,54 @@ fn hold_separates_the_legs_and_plays_music_to_the_caller_and_resume_joins_them_a
         "{outs:?}"
     );
     assert!(matches!(outs[1], Output::Bridge), "{outs:?}");
+}
+
+#[test]
+fn an_outbound_call_gives_up_an_agent_who_does_not_answer_their_own_ring() {
+    let now = Instant::now();
+    let call = hotline_b2bua::CallbackCall {
+        number: "+15557654321".into(),
+        target: None,
+        label: "Outbound call".into(),
+        queue: None,
+        call_id: "out-1".into(),
+        media_port: 20012,
+        seed: 11,
+        flow: linked(FLOW_QUEUE),
+        wall_clock: jiff::Timestamp::UNIX_EPOCH,
+        fields: [("outbound_by".to_owned(), "2001".to_owned())].into(),
+        agent_ring_timeout: Some(Duration::from_secs(30)),
+    };
+    let session = CallSession::callback(now, config(Duration::ZERO), call).unwrap();
+    let mut h = Harness {
+        txn: TxnLayer::new(Default::default()),
+        session,
+        now,
+        outputs: vec![],
+    };
+    h.drain();
+    assert!(h.take().is_empty(), "an outbound call joins no queue");
+    h.session.offer_agent(h.now, target(u64::MAX));
+    h.drain();
+    let invite = sent_invite(&h.take());
+    assert_eq!(
+        invite.headers.from().unwrap().display_name.as_deref(),
+        Some("Outbound call")
+    );
+    h.advance(Duration::from_millis(29_999));
+    assert!(h.take().is_empty(), "still ringing");
+    h.advance(Duration::from_millis(1));
+    let outs = h.take();
+    assert_eq!(
+        sent(&outs, sip_msg::Method::Cancel).len(),
+        1,
+        "the agent's phone stops ringing"
+    );
+    assert!(outs.iter().any(|o| matches!(
+        o,
+        Output::Agent(hotline_b2bua::AgentEvent::Failed {
+            offer: u64::MAX,
+            status: None
+        })
+    )));
 }

@@ -65,6 +65,9 @@ pub struct CallbackCall {
     pub wall_clock: jiff::Timestamp,
     /// Values for the call record's `fields` (`callback_of`, `outbound_by`).
     pub fields: std::collections::BTreeMap<String, String>,
+    /// How long the agent's phone rings before the call is given up (`None`: the queue's offer timeout
+    /// decides, as for a callback).
+    pub agent_ring_timeout: Option<std::time::Duration>,
 }
 
 /// True for a number a trunk can dial: digits with an optional leading `+`, 3 to [`MAX_CALLBACK_NUMBER`]
@@ -142,6 +145,7 @@ impl CallSession {
         s.callback_number = Some(call.number);
         s.callback_label = call.label;
         s.dial_ring_timeout = ring_timeout;
+        s.agent_ring_timeout = call.agent_ring_timeout;
         s.fields.extend(call.fields);
         s.state = State::Parked;
         if let Some(queue) = call.queue {

@@ -60,6 +60,8 @@ pub(crate) struct ShardShared {
 const AGENT_LEG: u64 = 1 << 47;
 /// The offer id of an outbound call's ring to its own agent (no queue offered it).
 const OUTBOUND_OFFER: u64 = u64::MAX;
+/// How long an outbound call rings its own agent's phone before it is given up.
+const OUTBOUND_AGENT_RING: std::time::Duration = std::time::Duration::from_secs(30);
 
 struct CallEntry {
     session: CallSession,
@@ -758,6 +760,7 @@ impl Shard {
             flow: flow.clone(),
             wall_clock: jiff::Timestamp::try_from(wall).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
             fields: [("callback_of".to_owned(), of.to_string())].into(),
+            agent_ring_timeout: None,
         };
         let Some(session) = CallSession::callback(now, self.shared.session.clone(), call) else {
             return false;
@@ -846,6 +849,7 @@ impl Shard {
             flow,
             wall_clock: jiff::Timestamp::try_from(wall).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
             fields: [("outbound_by".to_owned(), agent.to_owned())].into(),
+            agent_ring_timeout: Some(OUTBOUND_AGENT_RING),
         };
         let session = CallSession::callback(now, self.shared.session.clone(), call)
             .ok_or_else(|| "the number cannot be dialled".to_owned())?;
