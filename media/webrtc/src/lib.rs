@@ -38,13 +38,17 @@
 //! use std::time::Instant;
 //! use hotline_webrtc::{WebRtcEvent, WebRtcHub};
 //!
-//! # fn now() -> Instant { unimplemented!() }
-//! # fn recv_until(_s: &UdpSocket, _d: Option<Instant>) -> Option<(SocketAddr, Vec<u8>)> { None }
-//! let public: SocketAddr = "192.0.2.1:20000".parse().unwrap();
+//! /// The runtime's side: `now` is its clock, `recv_until` waits for a datagram on the socket until the
+//! /// hub's next deadline, `offer` came in on the agent's WebSocket.
+//! fn run(
+//!     public: SocketAddr,
+//!     offer: &str,
+//!     now: impl Fn() -> Instant,
+//!     recv_until: impl Fn(&UdpSocket, Option<Instant>) -> Option<(SocketAddr, Vec<u8>)>,
+//! ) {
 //! let socket = UdpSocket::bind(public).unwrap();
 //! let mut hub = WebRtcHub::new(public);
-//! // From the agent's WebSocket: the browser's offer in, our answer out.
-//! # let offer = "";
+//! // The browser's offer in, our answer out (back on the agent's WebSocket).
 //! let (leg, answer) = hub.accept_offer(now(), offer).unwrap();
 //! loop {
 //!     match recv_until(&socket, hub.poll_timeout()) {
@@ -64,6 +68,7 @@
 //!         }
 //!     }
 //!     // On the media clock: hub.send_audio(now(), leg, &frame, rtp_time)
+//! }
 //! }
 //! ```
 //!
