@@ -192,6 +192,13 @@ fn an_agent_dials_out_their_phone_rings_first_then_the_number_through_the_trunk(
         .unwrap()
     };
     assert_eq!(dial(&pat, "+15557654321").0, 403, "Pat may not dial out");
+    let twenty = format!("+{}", "5".repeat(19));
+    assert_eq!(
+        dial(&pat, &twenty).0,
+        403,
+        "20 characters is a number (then the right is checked)"
+    );
+    assert_eq!(dial(&pat, &format!("{twenty}5")).0, 400, "21 characters is not");
     assert_eq!(dial(&olive, "12x").0, 400);
     let (status, text) = dial(&olive, "+15557654321");
     assert_eq!(status, 202, "{text}");

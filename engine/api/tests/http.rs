@@ -580,3 +580,25 @@ async fn the_workstation_is_served_without_a_token() {
     assert_eq!(status, StatusCode::PERMANENT_REDIRECT);
     assert_eq!(headers[header::LOCATION], "/workstation/");
 }
+
+#[tokio::test]
+async fn queue_entries_need_an_interaction_of_at_most_64_bytes() {
+    let (app, _store) = app().await;
+    let (status, _, body) = get(&app, "/api/v1/queue-entries", Some("s3cret")).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let at_limit = format!("/api/v1/queue-entries?interaction={}", "a".repeat(64));
+    let (status, _, body) = get(&app, &at_limit, Some("s3cret")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+        serde_json::json!([])
+    );
+    let past = format!("/api/v1/queue-entries?interaction={}", "a".repeat(65));
+    let (status, _, _) = get(&app, &past, Some("s3cret")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
